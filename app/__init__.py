@@ -1,0 +1,1 @@
+"""Multi-tenant booking and prepaid-credits GraphQL API server."""

@@ -1,0 +1,72 @@
+"""How errors reach clients: userErrors on payloads, codes on top-level errors, masking."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions import MaskErrors
+
+from app.auth import Principal
+from app.errors import AppError, UserError, UserErrorCode
+from app.api.context import Info
+
+logger = logging.getLogger(__name__)
+
+Payload = TypeVar("Payload")
+
+UserErrorCodeType = strawberry.enum(UserErrorCode, name="UserErrorCode")
+
+
+@strawberry.type(name="UserError", description="A business-rule refusal; nothing was written.")
+class UserErrorType:
+    code: UserErrorCodeType
+    message: str
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "endTime"].'
+    )
+
+    @classmethod
+    def from_error(cls, error: UserError) -> "UserErrorType":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+async def run_mutation(
+    info: Info,
+    payload_type: Callable[..., Payload],
+    action: Callable[[AsyncSession, Principal], Awaitable[Payload]],
+) -> Payload:
+    """Runs `action` in one transaction of the caller's organization.
+
+    A business-rule refusal rolls the whole transaction back and comes back as
+    the payload's `userErrors`; access errors propagate as top-level errors.
+    """
+    context = info.context
+    principal = await context.principal()
+    try:
+        async with context.db.transaction(context.organization_id) as session:
+            return await action(session, principal)
+    except UserError as error:
+        return payload_type(user_errors=[UserErrorType.from_error(error)])
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    # Errors without an original exception come from parsing and validation:
+    # the client's fault, with a useful message. Our AppErrors carry a code.
+    original = error.original_error
+    return original is not None and not isinstance(original, AppError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hide internal failures behind INTERNAL_SERVER_ERROR; keep the client's own errors."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked

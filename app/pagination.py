@@ -1,0 +1,101 @@
+"""Keyset pagination: the one way lists are paged (`first` + opaque `after` cursor).
+
+A cursor encodes the sort key of the last row seen, so pages stay stable while
+rows are inserted, and each page is one indexed range scan.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, DateTime, Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int
+    after: tuple[Any, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def page_request(first: int | None, after: str | None, sort_key: Sequence[ColumnElement]) -> PageRequest:
+    """Validate `first` and decode `after` against the list's sort key."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field=["first"])
+    return PageRequest(first=size, after=None if after is None else _decode(after, sort_key))
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: Select,
+    request: PageRequest,
+    sort_key: Sequence[ColumnElement],
+    *,
+    descending: bool = False,
+) -> Page:
+    """Entities selected by `statement` after the cursor, ordered by the unique `sort_key`."""
+    if request.after is not None:
+        position = tuple_(*sort_key)
+        after = tuple_(*request.after)
+        statement = statement.where(position < after if descending else position > after)
+    order = [column.desc() for column in sort_key] if descending else list(sort_key)
+    result = await session.scalars(statement.order_by(*order).limit(request.first + 1))
+    items = list(result)
+    has_next_page = len(items) > request.first
+    items = items[: request.first]
+    cursors = [_encode([getattr(item, column.key) for column in sort_key]) for item in items]
+    return Page(items=items, cursors=cursors, has_next_page=has_next_page,
+                has_previous_page=request.after is not None)
+
+
+async def count(session: AsyncSession, statement: Select) -> int:
+    """How many rows `statement` (unpaged) returns."""
+    return await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+
+
+def _encode(values: list[Any]) -> str:
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+
+
+def _decode(cursor: str, sort_key: Sequence[ColumnElement]) -> tuple[Any, ...]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list) or len(values) != len(sort_key):
+            raise ValueError("wrong shape")
+        return tuple(_typed(value, column) for value, column in zip(values, sort_key, strict=True))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise ValidationFailed("Malformed `after` cursor.", field=["after"]) from error
+
+
+def _typed(value: Any, column: ColumnElement) -> Any:
+    """A cursor value checked against its column, so a forged cursor cannot reach SQL."""
+    if isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value)
+    if column.type.python_type is int:
+        if not isinstance(value, int) or not -(2**63) <= value < 2**63:
+            raise ValueError("not a bigint")
+        return value
+    if not isinstance(value, column.type.python_type):
+        raise ValueError("wrong type")
+    return value

@@ -1,0 +1,83 @@
+"""Logging in, and turning a verified token into the Principal of a request."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal, TokenClaims, issue_token, verify_password
+from app.db import Database
+from app.errors import Forbidden, Unauthenticated, ValidationFailed
+from app.organizations import repository as organizations
+from app.organizations.models import Organization
+from app.people import repository
+from app.people.models import User
+from app.tenancy import current_organization_id
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    user: User
+    token: str
+
+
+class InvalidCredentials(ValidationFailed):
+    def __init__(self) -> None:
+        # One message for every cause, so a caller cannot probe which part was wrong.
+        super().__init__("Invalid organization, email or password.")
+
+
+async def log_in(
+    db: Database,
+    *,
+    organization_slug: str,
+    email: str,
+    password: str,
+    secret: str,
+    token_lifetime: timedelta,
+) -> LoggedIn:
+    """Checks the credentials and issues a bearer token for the user."""
+    async with db.transaction(None, read_only=True) as session:
+        organization = await organizations.find_by_slug(session, organization_slug.strip().lower())
+    user = None
+    if organization is not None:
+        async with db.transaction(organization.id, read_only=True) as session:
+            user = await repository.find_user_by_email(session, email.strip())
+    password_hash = user.password_hash if user is not None and user.active else None
+    if not verify_password(password_hash, password):
+        raise InvalidCredentials()
+    assert user is not None and organization is not None
+    token = issue_token(
+        user_id=user.id,
+        organization_id=organization.id,
+        role=user.role,
+        secret=secret,
+        lifetime=token_lifetime,
+    )
+    return LoggedIn(user=user, token=token)
+
+
+async def resolve_principal(
+    session: AsyncSession, claims: TokenClaims, *, organization_header: str | None
+) -> Principal:
+    """The principal a verified token stands for, as the database sees it now.
+
+    The role comes from the database, not the token, so a role change or a
+    deactivation takes effect on the next request.
+    """
+    row = (
+        await session.execute(
+            select(User.id, User.role, User.active, Organization.slug)
+            .join(Organization, Organization.id == User.organization_id)
+            .where(
+                User.organization_id == current_organization_id(session),
+                User.id == claims.user_id,
+            )
+        )
+    ).one_or_none()
+    if row is None or not row.active:
+        raise Unauthenticated("The token's user does not exist or is deactivated.")
+    if organization_header is not None and organization_header.strip().lower() != row.slug:
+        raise Forbidden("The X-Organization header names another organization than the token.")
+    return Principal(user_id=row.id, organization_id=claims.organization_id, role=row.role)

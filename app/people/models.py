@@ -1,0 +1,53 @@
+"""Users (every person who logs in), professional profiles, and students."""
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Enum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.orm import Base, TenantMixin, TimestampsMixin
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    STAFF = "STAFF"
+    PROFESSIONAL = "PROFESSIONAL"
+    CLIENT = "CLIENT"
+
+
+class User(TenantMixin, TimestampsMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str]
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    phone: Mapped[str]
+    # Stored as text with a CHECK constraint (see the migration), not a PG enum.
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, create_constraint=False))
+    password_hash: Mapped[str | None]
+    active: Mapped[bool] = mapped_column(server_default="true")
+
+
+class Professional(TenantMixin, TimestampsMixin, Base):
+    __tablename__ = "professionals"
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str | None]
+    specialization: Mapped[str | None]
+    bio: Mapped[str | None]
+    license_number: Mapped[str | None]
+    time_zone: Mapped[str]
+    session_minutes: Mapped[int]
+    buffer_minutes: Mapped[int] = mapped_column(server_default="0")
+    credit_cost: Mapped[int] = mapped_column(server_default="1")
+    active: Mapped[bool] = mapped_column(server_default="true")
+
+
+class Student(TenantMixin, Base):
+    __tablename__ = "students"
+
+    guardian_id: Mapped[int] = mapped_column(BigInteger)
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    date_of_birth: Mapped[date | None]

@@ -1,0 +1,131 @@
+"""SQL for users, professionals and students, always inside the session's tenant."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.people.models import Professional, Role, Student, User
+from app.tenancy import current_organization_id
+
+USER_SORT_KEY = (User.id,)
+PROFESSIONAL_SORT_KEY = (Professional.id,)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, (current_organization_id(session), user_id))
+
+
+async def get_users(session: AsyncSession, user_ids: Iterable[int]) -> list[User]:
+    statement = select(User).where(
+        User.organization_id == current_organization_id(session), User.id.in_(set(user_ids))
+    )
+    return list(await session.scalars(statement))
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    statement = select(User).where(
+        User.organization_id == current_organization_id(session),
+        func.lower(User.email) == email.lower(),
+    )
+    return await session.scalar(statement)
+
+
+def visible_users(principal: Principal) -> ColumnElement[bool]:
+    """Users the principal may list or look up (DOMAIN.md 2).
+
+    Professionals' profiles are public inside the organization (clients choose
+    whom to book), so their users are visible to everyone.
+    """
+    if principal.is_staff_or_admin:
+        return true()
+    return or_(User.id == principal.user_id, User.role == Role.PROFESSIONAL)
+
+
+def users_query(
+    session: AsyncSession, principal: Principal, *, role: Role | None, search: str | None
+) -> Select:
+    statement = select(User).where(
+        User.organization_id == current_organization_id(session), visible_users(principal)
+    )
+    if role is not None:
+        statement = statement.where(User.role == role)
+    if search:
+        pattern = f"%{_escape_like(search)}%"
+        statement = statement.where(
+            or_(
+                User.email.ilike(pattern, escape="\\"),
+                (User.first_name + " " + User.last_name).ilike(pattern, escape="\\"),
+            )
+        )
+    return statement
+
+
+async def get_professional(session: AsyncSession, professional_id: int) -> Professional | None:
+    return await session.get(Professional, (current_organization_id(session), professional_id))
+
+
+async def get_professionals(session: AsyncSession, ids: Iterable[int]) -> list[Professional]:
+    statement = select(Professional).where(
+        Professional.organization_id == current_organization_id(session),
+        Professional.id.in_(set(ids)),
+    )
+    return list(await session.scalars(statement))
+
+
+async def find_professional_by_user(session: AsyncSession, user_id: int) -> Professional | None:
+    statement = select(Professional).where(
+        Professional.organization_id == current_organization_id(session),
+        Professional.user_id == user_id,
+    )
+    return await session.scalar(statement)
+
+
+def professionals_query(session: AsyncSession, *, specialization: str | None) -> Select:
+    statement = select(Professional).where(
+        Professional.organization_id == current_organization_id(session)
+    )
+    if specialization:
+        statement = statement.where(
+            Professional.specialization.ilike(f"%{_escape_like(specialization)}%", escape="\\")
+        )
+    return statement
+
+
+async def get_student(session: AsyncSession, student_id: int) -> Student | None:
+    return await session.get(Student, (current_organization_id(session), student_id))
+
+
+async def get_students(session: AsyncSession, ids: Iterable[int]) -> list[Student]:
+    statement = select(Student).where(
+        Student.organization_id == current_organization_id(session), Student.id.in_(set(ids))
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_students_of_guardians(
+    session: AsyncSession, guardian_ids: Iterable[int]
+) -> list[Student]:
+    statement = (
+        select(Student)
+        .where(
+            Student.organization_id == current_organization_id(session),
+            Student.guardian_id.in_(set(guardian_ids)),
+        )
+        .order_by(Student.id)
+    )
+    return list(await session.scalars(statement))
+
+
+def visible_students(principal: Principal) -> ColumnElement[bool]:
+    """Students the principal may see: their guardian's, or everyone's for STAFF and ADMIN."""
+    if principal.is_staff_or_admin:
+        return true()
+    if principal.role is Role.CLIENT:
+        return Student.guardian_id == principal.user_id
+    return false()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

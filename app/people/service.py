@@ -1,0 +1,362 @@
+"""Users, professional profiles and students: who may see and change them (DOMAIN.md 2)."""
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import pagination, validation
+from app.auth import Principal, hash_password
+from app.db import violated_constraint
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.organizations import repository as organizations
+from app.people import repository
+from app.people.models import Professional, Role, Student, User
+
+# ---- users ----------------------------------------------------------------
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: int) -> User:
+    """Gets a user the principal may see; anything else is NOT_FOUND."""
+    user = await repository.get_user(session, user_id)
+    if user is None or not _can_see_user(principal, user):
+        raise NotFound("No such user.")
+    return user
+
+
+async def get_me(session: AsyncSession, principal: Principal) -> User:
+    """Gets the principal's own user."""
+    return await get_user(session, principal, principal.user_id)
+
+
+def users_query(
+    session: AsyncSession, principal: Principal, *, role: Role | None, search: str | None
+) -> Select:
+    """The users the principal may list, filtered; paged by the caller."""
+    return repository.users_query(session, principal, role=role, search=search)
+
+
+async def list_users(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    role: Role | None = None,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> pagination.Page[User]:
+    """Gets one page of the users the principal may see, oldest first."""
+    request = pagination.page_request(first, after, repository.USER_SORT_KEY)
+    statement = users_query(session, principal, role=role, search=search)
+    return await pagination.fetch_page(session, statement, request, repository.USER_SORT_KEY)
+
+
+async def create_user(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    role: Role,
+    password: str | None = None,
+) -> User:
+    """Creates a user: ADMIN may create any role, STAFF only clients."""
+    if not (principal.is_admin or (principal.role is Role.STAFF and role is Role.CLIENT)):
+        raise Forbidden(
+            "Only an ADMIN may create users of this role."
+            if principal.role is Role.STAFF
+            else "You may not create users."
+        )
+    return await register_user(
+        session,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        role=role,
+        password=password,
+    )
+
+
+async def register_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    role: Role,
+    password: str | None,
+) -> User:
+    """Creates a user without a permission check: for the CLI, seeds and `create_user`."""
+    user = User(
+        email=validation.email(email, ["input", "email"]),
+        first_name=validation.required_text(first_name, ["input", "firstName"]),
+        last_name=validation.required_text(last_name, ["input", "lastName"]),
+        phone=_phone(phone),
+        role=role,
+        password_hash=None
+        if password is None
+        else hash_password(validation.password(password, ["input", "password"])),
+    )
+    if await repository.find_user_by_email(session, user.email) is not None:
+        raise _duplicate_email()
+    session.add(user)
+    await _flush_or_conflict(session)
+    return user
+
+
+async def update_user(
+    session: AsyncSession, principal: Principal, user_id: int, changes: Mapping[str, Any]
+) -> User:
+    """Changes names, phone, role or active flag, as the permission matrix allows.
+
+    `changes` holds only the attributes given.
+    """
+    user = await get_user(session, principal, user_id)
+    if {"role", "active"} & changes.keys():
+        if not principal.is_admin:
+            raise Forbidden("Only an ADMIN may change a user's role or deactivate a user.")
+        if user.id == principal.user_id:
+            raise Forbidden("Admins cannot change their own role or deactivate themselves.")
+    if {"first_name", "last_name", "phone"} & changes.keys() and not _can_edit_contact(
+        principal, user
+    ):
+        raise Forbidden("You may not edit this user's details.")
+    for attribute, value in changes.items():
+        setattr(user, attribute, _checked_user_change(attribute, value))
+    await session.flush()
+    return user
+
+
+def _can_see_user(principal: Principal, user: User) -> bool:
+    return (
+        principal.is_staff_or_admin
+        or user.id == principal.user_id
+        or user.role is Role.PROFESSIONAL
+    )
+
+
+def _can_edit_contact(principal: Principal, user: User) -> bool:
+    if principal.is_admin or user.id == principal.user_id:
+        return True
+    return principal.role is Role.STAFF and user.role is Role.CLIENT
+
+
+def _checked_user_change(attribute: str, value: Any) -> Any:
+    field = ["input", {"first_name": "firstName", "last_name": "lastName"}.get(attribute, attribute)]
+    if value is None:
+        raise ValidationFailed("Cannot be null.", field=field)
+    if attribute in ("first_name", "last_name"):
+        return validation.required_text(value, field)
+    if attribute == "phone":
+        return _phone(value)
+    return value  # role (an enum) and active (a bool) are already typed
+
+
+def _phone(value: str) -> str:
+    phone = validation.required_text(value, ["input", "phone"], max_length=40)
+    if not any(character.isdigit() for character in phone):
+        raise ValidationFailed("A phone number needs digits.", field=["input", "phone"])
+    return phone
+
+
+def _duplicate_email() -> Conflict:
+    return Conflict("A user with this email already exists in the organization.",
+                    field=["input", "email"])
+
+
+async def _flush_or_conflict(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        # A concurrent request took the email between our check and the insert.
+        if violated_constraint(error) == "users_email_key":
+            raise _duplicate_email() from error
+        raise
+
+
+# ---- professionals --------------------------------------------------------
+
+PROFESSIONAL_ATTRIBUTES = (
+    "title", "specialization", "bio", "license_number", "time_zone",
+    "session_minutes", "buffer_minutes", "credit_cost", "active",
+)
+
+
+async def get_professional(
+    session: AsyncSession, principal: Principal, professional_id: int
+) -> Professional:
+    """Gets a professional profile; every role may see professionals."""
+    professional = await repository.get_professional(session, professional_id)
+    if professional is None:
+        raise NotFound("No such professional.")
+    return professional
+
+
+async def list_professionals(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    specialization: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> pagination.Page[Professional]:
+    """Gets one page of professionals, oldest first."""
+    request = pagination.page_request(first, after, repository.PROFESSIONAL_SORT_KEY)
+    statement = professionals_query(session, specialization=specialization)
+    return await pagination.fetch_page(
+        session, statement, request, repository.PROFESSIONAL_SORT_KEY
+    )
+
+
+def professionals_query(session: AsyncSession, *, specialization: str | None) -> Select:
+    return repository.professionals_query(session, specialization=specialization)
+
+
+def can_see_license_number(principal: Principal, professional: Professional) -> bool:
+    """The license number is for the professional, STAFF and ADMIN only."""
+    return principal.is_staff_or_admin or professional.user_id == principal.user_id
+
+
+async def create_professional(
+    session: AsyncSession, principal: Principal, user_id: int, attributes: Mapping[str, Any]
+) -> Professional:
+    """Creates the professional profile of a PROFESSIONAL user.
+
+    STAFF and ADMIN create anyone's; a professional may create their own, without
+    choosing its credit cost.
+    """
+    _check_may_edit_profile(principal, user_id, attributes)
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound("No such user.", field=["input", "userId"])
+    if user.role is not Role.PROFESSIONAL:
+        raise ValidationFailed("Only a user with the PROFESSIONAL role can have a profile.",
+                               field=["input", "userId"])
+    if await repository.find_professional_by_user(session, user_id) is not None:
+        raise Conflict("This user already has a professional profile.", field=["input", "userId"])
+    organization = await organizations.get_current(session)
+    professional = Professional(
+        user_id=user_id,
+        time_zone=organization.time_zone,
+        session_minutes=organization.default_session_minutes,
+        buffer_minutes=0,
+        credit_cost=1,
+        active=True,
+    )
+    for attribute, value in attributes.items():
+        setattr(professional, attribute, _checked_profile_change(attribute, value))
+    session.add(professional)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if violated_constraint(error) == "professionals_organization_id_user_id_key":
+            raise Conflict("This user already has a professional profile.",
+                           field=["input", "userId"]) from error
+        raise
+    return professional
+
+
+async def update_professional(
+    session: AsyncSession, principal: Principal, professional_id: int, changes: Mapping[str, Any]
+) -> Professional:
+    """Changes a professional profile; `changes` holds only the attributes given."""
+    professional = await get_professional(session, principal, professional_id)
+    _check_may_edit_profile(principal, professional.user_id, changes)
+    for attribute, value in changes.items():
+        setattr(professional, attribute, _checked_profile_change(attribute, value))
+    await session.flush()
+    return professional
+
+
+def _check_may_edit_profile(
+    principal: Principal, profile_user_id: int, changes: Mapping[str, Any]
+) -> None:
+    if principal.is_staff_or_admin:
+        return
+    if principal.role is Role.PROFESSIONAL and principal.user_id == profile_user_id:
+        if "credit_cost" in changes:
+            raise Forbidden("Only STAFF or ADMIN may set a professional's credit cost.")
+        return
+    raise Forbidden("You may not edit this professional profile.")
+
+
+_PROFILE_FIELDS = {
+    "license_number": "licenseNumber",
+    "time_zone": "timeZone",
+    "session_minutes": "sessionMinutes",
+    "buffer_minutes": "bufferMinutes",
+    "credit_cost": "creditCost",
+}
+_PROFILE_BOUNDS = {"session_minutes": (5, 720), "buffer_minutes": (0, 240), "credit_cost": (1, 1000)}
+
+
+def _checked_profile_change(attribute: str, value: Any) -> Any:
+    field = ["input", _PROFILE_FIELDS.get(attribute, attribute)]
+    if attribute in ("title", "specialization", "license_number"):
+        return validation.optional_text(value, field, max_length=200)
+    if attribute == "bio":
+        return validation.optional_text(value, field, max_length=5000)
+    if value is None:
+        raise ValidationFailed("Cannot be null.", field=field)
+    if attribute == "time_zone":
+        return validation.time_zone(value, field)
+    if attribute in _PROFILE_BOUNDS:
+        low, high = _PROFILE_BOUNDS[attribute]
+        return validation.int_between(value, low, high, field)
+    return value  # active
+
+
+# ---- students -------------------------------------------------------------
+
+
+async def get_student(session: AsyncSession, principal: Principal, student_id: int) -> Student:
+    """Gets a student the principal may see: their guardian, STAFF or ADMIN."""
+    student = await repository.get_student(session, student_id)
+    if student is None or not can_see_student(principal, student):
+        raise NotFound("No such student.")
+    return student
+
+
+def can_see_student(principal: Principal, student: Student) -> bool:
+    return principal.is_staff_or_admin or student.guardian_id == principal.user_id
+
+
+async def create_student(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    guardian_id: int | None,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+) -> Student:
+    """Adds a student to a CLIENT guardian: a client adds their own, STAFF and ADMIN anyone's."""
+    guardian_id = principal.user_id if guardian_id is None else guardian_id
+    if not (principal.is_staff_or_admin
+            or (principal.role is Role.CLIENT and guardian_id == principal.user_id)):
+        raise Forbidden("You may not add students to this guardian.")
+    guardian = await repository.get_user(session, guardian_id)
+    if guardian is None:
+        raise NotFound("No such guardian.", field=["input", "guardianId"])
+    if guardian.role is not Role.CLIENT:
+        raise ValidationFailed("A student's guardian must be a CLIENT.",
+                               field=["input", "guardianId"])
+    if date_of_birth is not None and date_of_birth > date.today():
+        raise ValidationFailed("The date of birth is in the future.",
+                               field=["input", "dateOfBirth"])
+    student = Student(
+        guardian_id=guardian_id,
+        first_name=validation.required_text(first_name, ["input", "firstName"]),
+        last_name=validation.required_text(last_name, ["input", "lastName"]),
+        date_of_birth=date_of_birth,
+    )
+    session.add(student)
+    await session.flush()
+    return student

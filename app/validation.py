@@ -1,0 +1,76 @@
+"""Checks of user input shared by the services; each raises `ValidationFailed` naming the field."""
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+
+from app.errors import ValidationFailed
+
+Field = Sequence[str]
+
+_KNOWN_TIME_ZONES = frozenset(available_timezones())
+
+
+def time_zone(value: str, field: Field) -> str:
+    """An IANA zone name, e.g. "America/New_York"."""
+    if value not in _KNOWN_TIME_ZONES:
+        raise ValidationFailed(f"Unknown time zone {value!r}; use an IANA name such as "
+                               "'America/New_York'.", field=field)
+    return value
+
+
+def zone(value: str, field: Field) -> ZoneInfo:
+    try:
+        return ZoneInfo(time_zone(value, field))
+    except ZoneInfoNotFoundError as error:  # listed but without data: treat as unknown
+        raise ValidationFailed(f"Unknown time zone {value!r}.", field=field) from error
+
+
+def email(value: str, field: Field) -> str:
+    """A syntactically valid address, normalised (the domain lower-cased)."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValidationFailed(f"Invalid email address: {error}", field=field) from error
+
+
+def required_text(value: str, field: Field, *, max_length: int = 200) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValidationFailed("This field is required and cannot be blank.", field=field)
+    if len(stripped) > max_length:
+        raise ValidationFailed(f"At most {max_length} characters.", field=field)
+    return stripped
+
+
+def optional_text(value: str | None, field: Field, *, max_length: int = 2000) -> str | None:
+    if value is None:
+        return None
+    stripped = value.strip()
+    if len(stripped) > max_length:
+        raise ValidationFailed(f"At most {max_length} characters.", field=field)
+    return stripped or None
+
+
+def int_between(value: int, low: int, high: int, field: Field) -> int:
+    if not low <= value <= high:
+        raise ValidationFailed(f"Must be between {low} and {high}.", field=field)
+    return value
+
+
+def currency_code(value: str, field: Field) -> str:
+    """An ISO-4217 alphabetic code such as "USD"."""
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise ValidationFailed("Use a three-letter ISO-4217 currency code, e.g. 'USD'.",
+                               field=field)
+    return code
+
+
+def password(value: str, field: Field) -> str:
+    if len(value) < 8:
+        raise ValidationFailed("Passwords need at least 8 characters.", field=field)
+    if len(value) > 256:
+        raise ValidationFailed("Passwords may have at most 256 characters.", field=field)
+    return value
