@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-password", required=True)
     create.add_argument("--admin-first-name", default="Admin")
     create.add_argument("--admin-last-name", default="User")
-    create.add_argument("--admin-phone", default="-")
+    create.add_argument("--admin-phone", default="+0 000 000 0000",
+                        help="defaults to a placeholder to replace later through the API")
     create.set_defaults(handler=_create_org)
 
     token = commands.add_parser("token", help="print a bearer token for a user")
@@ -197,3 +198,7 @@ def _export_schema(arguments: argparse.Namespace, settings: Settings) -> None:
 
     arguments.output.write_text(schema.as_str() + "\n")
     print(f"Wrote {arguments.output}.")
+
+
+if __name__ == "__main__":
+    main()

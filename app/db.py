@@ -128,14 +128,16 @@ def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE) -
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
-    admin_url = server.get_uri(database="postgres")
-    asyncio.run(_create_database_if_missing(admin_url, database))
+    asyncio.run(create_database(server.get_uri(database="postgres"), database))
     return sqlalchemy_url(server.get_uri(database=database))
 
 
-async def _create_database_if_missing(admin_url: str, database: str) -> None:
+async def create_database(admin_url: str, database: str, *, replace: bool = False) -> None:
+    """Create `database` on the server of `admin_url` unless it exists (or anew, if `replace`)."""
     connection = await asyncpg.connect(libpq_url(admin_url))
     try:
+        if replace:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
             try:

@@ -3,6 +3,8 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+# Strawberry's own HTTP error type (it comes from its dependency cross-web).
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,11 +34,7 @@ class GraphQLEndpoint(GraphQL):
         context = Context.for_request(request, self.db, self.settings)
         try:
             response = await self.run(request, context=context)
-        except Exception as error:  # Strawberry signals bad HTTP requests this way
-            from strawberry.exceptions import HTTPException
-
-            if not isinstance(error, HTTPException):
-                raise
+        except HTTPException as error:  # how Strawberry refuses a malformed HTTP request
             response = JSONResponse({"errors": [{"message": error.reason}]}, error.status_code)
         finally:
             await context.close()

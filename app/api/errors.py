@@ -53,10 +53,15 @@ async def run_mutation(
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    # Errors without an original exception come from parsing and validation:
-    # the client's fault, with a useful message. Our AppErrors carry a code.
+    # Parse, validation and variable-coercion errors have no path: the client's
+    # fault, with a useful message. Our AppErrors carry a code. Anything else
+    # raised while resolving a field is a bug whose details must not leak.
     original = error.original_error
-    return original is not None and not isinstance(original, AppError)
+    return (
+        error.path is not None
+        and original is not None
+        and not isinstance(original, (AppError, GraphQLError))
+    )
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -8,13 +8,14 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.context import Info
 from app.api.errors import MaskUnexpectedErrors
 from app.api.nodes import resolve_node
 from app.api.types import organizations, people
-from app.api.types.common import Node
+from app.api.types.common import SCALARS, Node
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -43,6 +44,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     types=_NODE_TYPES,
+    config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
         # Classes or factories, never shared instances: an instance would carry
         # state from one request into another.

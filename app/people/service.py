@@ -19,11 +19,13 @@ from app.people.models import Professional, Role, Student, User
 # ---- users ----------------------------------------------------------------
 
 
-async def get_user(session: AsyncSession, principal: Principal, user_id: int) -> User:
-    """Gets a user the principal may see; anything else is NOT_FOUND."""
+async def get_user(
+    session: AsyncSession, principal: Principal, user_id: int, *, field: list[str] | None = None
+) -> User:
+    """Gets a user the principal may see; anything else is NOT_FOUND (naming `field`)."""
     user = await repository.get_user(session, user_id)
     if user is None or not _can_see_user(principal, user):
-        raise NotFound("No such user.")
+        raise NotFound("No such user.", field=field)
     return user
 
 
@@ -118,7 +120,7 @@ async def update_user(
 
     `changes` holds only the attributes given.
     """
-    user = await get_user(session, principal, user_id)
+    user = await get_user(session, principal, user_id, field=["input", "id"])
     if {"role", "active"} & changes.keys():
         if not principal.is_admin:
             raise Forbidden("Only an ADMIN may change a user's role or deactivate a user.")
@@ -190,12 +192,16 @@ PROFESSIONAL_ATTRIBUTES = (
 
 
 async def get_professional(
-    session: AsyncSession, principal: Principal, professional_id: int
+    session: AsyncSession,
+    principal: Principal,
+    professional_id: int,
+    *,
+    field: list[str] | None = None,
 ) -> Professional:
     """Gets a professional profile; every role may see professionals."""
     professional = await repository.get_professional(session, professional_id)
     if professional is None:
-        raise NotFound("No such professional.")
+        raise NotFound("No such professional.", field=field)
     return professional
 
 
@@ -267,7 +273,9 @@ async def update_professional(
     session: AsyncSession, principal: Principal, professional_id: int, changes: Mapping[str, Any]
 ) -> Professional:
     """Changes a professional profile; `changes` holds only the attributes given."""
-    professional = await get_professional(session, principal, professional_id)
+    professional = await get_professional(
+        session, principal, professional_id, field=["input", "id"]
+    )
     _check_may_edit_profile(principal, professional.user_id, changes)
     for attribute, value in changes.items():
         setattr(professional, attribute, _checked_profile_change(attribute, value))

@@ -9,20 +9,14 @@ import strawberry
 from app.pagination import Page
 
 
+LocalTime = NewType("LocalTime", time)
+
+
 def _parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("DateTime needs an offset, e.g. 2026-03-08T14:00:00+00:00")
     return parsed
-
-
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
-    name="DateTime",
-    description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00".',
-    serialize=lambda value: value.isoformat(),
-    parse_value=_parse_datetime,
-)
 
 
 def _parse_local_time(value: str) -> time:
@@ -32,13 +26,21 @@ def _parse_local_time(value: str) -> time:
     return parsed
 
 
-LocalTime = strawberry.scalar(
-    NewType("LocalTime", time),
-    name="LocalTime",
-    description='Wall-clock time without a zone, "HH:MM", e.g. "09:30".',
-    serialize=lambda value: value.strftime("%H:%M"),
-    parse_value=_parse_local_time,
-)
+# Our DateTime refuses inputs without an offset: a naive time is ambiguous.
+SCALARS = {
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00".',
+        serialize=lambda value: value.isoformat(),
+        parse_value=_parse_datetime,
+    ),
+    LocalTime: strawberry.scalar(
+        name="LocalTime",
+        description='Wall-clock time without a zone, "HH:MM", e.g. "09:30".',
+        serialize=lambda value: value.strftime("%H:%M"),
+        parse_value=_parse_local_time,
+    ),
+}
 
 
 @strawberry.interface(name="Node", description="An object with a globally unique, opaque ID.")

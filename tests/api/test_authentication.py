@@ -1,0 +1,119 @@
+"""Logging in, and every way a token can be refused."""
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+
+from tests.support import PASSWORD, error_codes
+
+LOGIN = """
+mutation Login($input: LoginInput!) {
+  login(input: $input) { token user { email role } userErrors { code message field } }
+}
+"""
+ME = "{ me { email } }"
+
+
+async def test_login_returns_a_token_that_authenticates(api, org):
+    data = await api.data(LOGIN, {"input": {
+        "organization": org.slug, "email": org.staff.user.email.upper(), "password": PASSWORD}})
+
+    assert data["login"]["user"] == {"email": org.staff.user.email, "role": "STAFF"}
+    assert data["login"]["userErrors"] == []
+    me = await api.data(ME, token=data["login"]["token"])
+    assert me == {"me": {"email": org.staff.user.email}}
+
+
+async def test_wrong_password_and_unknown_organization_get_the_same_refusal(api, org):
+    wrong_password = await api.data(LOGIN, {"input": {
+        "organization": org.slug, "email": org.staff.user.email, "password": "not it"}})
+    unknown_org = await api.data(LOGIN, {"input": {
+        "organization": "no-such-org", "email": org.staff.user.email, "password": PASSWORD}})
+    unknown_email = await api.data(LOGIN, {"input": {
+        "organization": org.slug, "email": "nobody@example.com", "password": PASSWORD}})
+
+    refusal = {"token": None, "user": None, "userErrors": [{
+        "code": "VALIDATION_FAILED", "message": "Invalid organization, email or password.",
+        "field": None}]}
+    assert wrong_password["login"] == refusal
+    assert unknown_org["login"] == refusal
+    assert unknown_email["login"] == refusal
+
+
+async def test_request_without_token_is_unauthenticated(api):
+    body = await api.post(ME)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert body["data"] is None
+
+
+async def test_expired_token_is_refused(api, org, tenants):
+    expired = tenants.token_for(org.client.user, lifetime=timedelta(seconds=-1))
+    body = await api.post(ME, token=expired)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert "expired" in body["errors"][0]["message"]
+
+
+async def test_token_signed_with_another_key_is_refused(api, org):
+    forged = jwt.encode({"sub": str(org.admin.user.id), "org": org.id, "role": "ADMIN",
+                         "iat": 1, "exp": 4102444800}, "not-the-server-key-but-long-enough-for-hs256", algorithm="HS256")
+    assert error_codes(await api.post(ME, token=forged)) == ["UNAUTHENTICATED"]
+
+
+async def test_unsigned_alg_none_token_is_refused(api, org):
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    unsigned = ".".join([part({"alg": "none", "typ": "JWT"}),
+                         part({"sub": str(org.admin.user.id), "org": org.id, "role": "ADMIN",
+                               "iat": 1, "exp": 4102444800}), ""])
+    assert error_codes(await api.post(ME, token=unsigned)) == ["UNAUTHENTICATED"]
+
+
+async def test_tampered_token_is_refused(api, org, other_org):
+    header, payload, signature = org.client.token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["org"] = other_org.id  # move the token to another organization
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    body = await api.post(ME, token=f"{header}.{forged_payload}.{signature}")
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_garbage_authorization_header_is_refused(api):
+    body = await api.post(ME, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_deactivated_users_token_stops_working(api, org):
+    deactivate = """mutation($id: ID!) { updateUser(input: {id: $id, active: false}) {
+        user { active } userErrors { code } } }"""
+    assert (await api.data(ME, as_=org.client)) == {"me": {"email": org.client.user.email}}
+
+    await api.data(deactivate, {"id": org.client.id}, as_=org.admin)
+
+    assert error_codes(await api.post(ME, as_=org.client)) == ["UNAUTHENTICATED"]
+    login = await api.data(LOGIN, {"input": {
+        "organization": org.slug, "email": org.client.user.email, "password": PASSWORD}})
+    assert login["login"]["token"] is None
+
+
+async def test_x_organization_header_must_match_the_token(api, org, other_org):
+    matching = await api.data(ME, as_=org.client, headers={"X-Organization": org.slug})
+    assert matching == {"me": {"email": org.client.user.email}}
+
+    body = await api.post(ME, as_=org.client, headers={"X-Organization": other_org.slug})
+    assert error_codes(body) == ["FORBIDDEN"]
+
+
+async def test_role_comes_from_the_database_not_the_token(api, org):
+    """A demoted admin loses admin rights at once, though their token says ADMIN."""
+    promote = """mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) {
+        user { role } } }"""
+    demote = """mutation($id: ID!) { updateUser(input: {id: $id, role: STAFF}) {
+        user { role } } }"""
+    await api.data(promote, {"id": org.staff.id}, as_=org.admin)
+    await api.data(demote, {"id": org.staff.id}, as_=org.admin)
+
+    body = await api.post(promote, {"id": org.client.id}, as_=org.staff)
+    assert error_codes(body) == ["FORBIDDEN"]
