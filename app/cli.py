@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--email", required=True)
     token.set_defaults(handler=_token)
 
+    check_ledger = commands.add_parser(
+        "check-ledger", help="verify the credit ledger invariants of every organization"
+    )
+    check_ledger.set_defaults(handler=_check_ledger)
+
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.set_defaults(handler=_export_schema)
@@ -191,6 +196,22 @@ def _token(arguments: argparse.Namespace, settings: Settings) -> None:
         )
 
     print(_run_with_database(_database_url(settings), token))
+
+
+def _check_ledger(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.credits.invariants import check_every_organization
+
+    reports = _run_with_database(_database_url(settings), check_every_organization)
+    for report in reports:
+        verdict = "ok" if report.ok else f"{len(report.violations)} VIOLATIONS"
+        print(f"{report.organization}: {report.clients} balances, {report.entries} entries, "
+              f"{report.lots} lots: {verdict}")
+        for violation in report.violations:
+            print(f"  {violation}")
+    failed = [report for report in reports if not report.ok]
+    print(f"Checked {len(reports)} organizations; {len(failed)} with violations.")
+    if failed:
+        sys.exit(1)
 
 
 def _export_schema(arguments: argparse.Namespace, settings: Settings) -> None:

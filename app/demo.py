@@ -5,12 +5,14 @@ from datetime import date, timedelta
 
 from app.auth import issue_token
 from app.config import Settings
+from app.credits.demo import seed_demo_credits
 from app.db import Database
 from app.organizations import repository as organizations
 from app.organizations import service as organization_service
 from app.people import repository as people
 from app.people import service as people_service
 from app.people.models import Professional, Role, Student
+from app.scheduling.demo import seed_demo_schedule
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -63,6 +65,8 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
                 session, slug=DEMO_SLUG, name="Demo Therapy Centre", time_zone="America/New_York"
             )
             await _seed_people(session)
+            await seed_demo_credits(session)
+            await seed_demo_schedule(session)
 
     async with db.transaction(organization.id, read_only=True) as session:
         admin = await people.find_user_by_email(session, "admin@demo.example")

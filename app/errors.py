@@ -72,3 +72,27 @@ class Unauthenticated(AccessError):
 
 class Forbidden(AccessError):
     code = "FORBIDDEN"
+
+
+class InsufficientCredits(UserError):
+    """The balance (or its unexpired lots) cannot cover a debit."""
+
+    code = UserErrorCode.INSUFFICIENT_CREDITS
+
+
+class InvalidStateTransition(UserError):
+    """The object is not in a state that allows this change (e.g. settling a settled purchase)."""
+
+    code = UserErrorCode.INVALID_STATE_TRANSITION
+
+
+class IdempotencyKeyReused(UserError):
+    """An idempotency key came back with a different input than its first use."""
+
+    code = UserErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class OverlappingAvailability(UserError):
+    """Two active availability rules of one professional would overlap."""
+
+    code = UserErrorCode.OVERLAPPING_AVAILABILITY

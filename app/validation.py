@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from app.errors import ValidationFailed
@@ -59,11 +60,16 @@ def int_between(value: int, low: int, high: int, field: Field) -> int:
     return value
 
 
+# The current ISO-4217 list as pycountry ships it, less XTS ("for testing") and
+# XXX ("no currency"): neither is money anyone can pay in.
+_CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies) - {"XTS", "XXX"}
+
+
 def currency_code(value: str, field: Field) -> str:
-    """An ISO-4217 alphabetic code such as "USD"."""
+    """A current ISO-4217 alphabetic code such as "USD"."""
     code = value.strip().upper()
-    if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise ValidationFailed("Use a three-letter ISO-4217 currency code, e.g. 'USD'.",
+    if code not in _CURRENCY_CODES:
+        raise ValidationFailed(f"{value!r} is not an ISO-4217 currency code; use e.g. 'USD'.",
                                field=field)
     return code
 

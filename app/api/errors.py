@@ -9,9 +9,9 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import MaskErrors
 
+from app.api.context import Info
 from app.auth import Principal
 from app.errors import AppError, UserError, UserErrorCode
-from app.api.context import Info
 
 logger = logging.getLogger(__name__)
 

@@ -2,12 +2,15 @@
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from app.credits import repository as credits
 from app.people import repository as people
+from app.scheduling import repository as scheduling
 
 if TYPE_CHECKING:
     from app.api.context import Context
@@ -39,6 +42,22 @@ def _many_each(context: "Context", fetch: Fetch, key: Callable[[Any], Hashable])
     return DataLoader(load_fn=load)
 
 
+def _credits_expiring(context: "Context") -> DataLoader:
+    """Credits expiring before a time, by (client, time or None for 30 days from now)."""
+
+    async def load(keys: list[tuple[int, datetime | None]]) -> list[int]:
+        default = datetime.now(UTC) + timedelta(days=30)
+        found: dict[tuple[int, datetime | None], int] = {}
+        async with context.reading() as session:
+            for before in {at for _, at in keys}:  # one query per distinct time asked for
+                users = [user_id for user_id, at in keys if at == before]
+                totals = await credits.expiring_before(session, users, before or default)
+                found.update({(user_id, before): total for user_id, total in totals.items()})
+        return [found.get(key, 0) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     """The loaders of one request; none outlives it, so none can serve stale or foreign rows."""
 
@@ -50,3 +69,28 @@ class Loaders:
         self.students_of_guardian = _many_each(
             context, people.get_students_of_guardians, lambda student: student.guardian_id
         )
+        self.availability_rules_of_professional = _many_each(
+            context, scheduling.get_rules_of_professionals, lambda rule: rule.professional_id
+        )
+        self.time_off_of_professional = _time_off_in_range(context)
+        self.credit_balance = _one_each(context, credits.get_balances, lambda row: row.user_id)
+        self.credit_transaction = _one_each(context, credits.get_transactions, by_id)
+        self.credits_expiring = _credits_expiring(context)
+
+
+def _time_off_in_range(context: "Context") -> DataLoader:
+    """Time off by (professional id, from, to): one query per distinct range asked for."""
+
+    async def load(keys: list[tuple[int, Any, Any]]) -> list[list[Any]]:
+        grouped: dict[Hashable, list[Any]] = defaultdict(list)
+        async with context.reading() as session:
+            for starts, ends in dict.fromkeys((starts, ends) for _, starts, ends in keys):
+                wanted = [professional_id for professional_id, s, e in keys
+                          if (s, e) == (starts, ends)]
+                for time_off in await scheduling.get_time_off_of_professionals(
+                    session, wanted, starts, ends
+                ):
+                    grouped[(time_off.professional_id, starts, ends)].append(time_off)
+        return [grouped.get(key, []) for key in keys]
+
+    return DataLoader(load_fn=load)

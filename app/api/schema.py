@@ -14,7 +14,7 @@ from strawberry.tools import merge_types
 from app.api.context import Info
 from app.api.errors import MaskUnexpectedErrors
 from app.api.nodes import resolve_node
-from app.api.types import organizations, people
+from app.api.types import credits, organizations, people, scheduling
 from app.api.types.common import SCALARS, Node
 
 MAX_QUERY_DEPTH = 10
@@ -29,8 +29,13 @@ class NodeQuery:
         return await resolve_node(info, id)
 
 
-Query = merge_types("Query", (NodeQuery, people.Query, organizations.Query))
-Mutation = merge_types("Mutation", (people.Mutation, organizations.Mutation))
+Query = merge_types(
+    "Query", (NodeQuery, people.Query, organizations.Query, scheduling.Query, credits.Query)
+)
+Mutation = merge_types(
+    "Mutation",
+    (people.Mutation, organizations.Mutation, scheduling.Mutation, credits.Mutation),
+)
 
 # Types reached only through `node` must still be in the schema.
 _NODE_TYPES = [
@@ -38,6 +43,10 @@ _NODE_TYPES = [
     people.UserType,
     people.ProfessionalType,
     people.StudentType,
+    scheduling.AvailabilityRuleType,
+    scheduling.TimeOffType,
+    scheduling.TimeSlotType,
+    credits.CreditTransactionType,
 ]
 
 schema = strawberry.Schema(

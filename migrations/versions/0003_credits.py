@@ -126,7 +126,7 @@ def upgrade() -> None:
         "ON credit_transactions (organization_id, appointment_id) WHERE appointment_id IS NOT NULL"
     )
     op.execute(
-        f"""
+        """
         CREATE FUNCTION credit_transactions_append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -161,7 +161,8 @@ def upgrade() -> None:
     )
     op.execute(
         "CREATE TRIGGER credit_transactions_no_truncate BEFORE TRUNCATE "
-        "ON credit_transactions FOR EACH STATEMENT EXECUTE FUNCTION credit_transactions_append_only()"
+        "ON credit_transactions FOR EACH STATEMENT "
+        "EXECUTE FUNCTION credit_transactions_append_only()"
     )
     isolate_tenant_table("credit_transactions", "SELECT, INSERT")
     # Column privileges too: the application role can touch nothing else.
@@ -219,7 +220,9 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX credit_lot_draws_lot_idx ON credit_lot_draws (organization_id, lot_id)")
+    op.execute(
+        "CREATE INDEX credit_lot_draws_lot_idx ON credit_lot_draws (organization_id, lot_id)"
+    )
     isolate_tenant_table("credit_lot_draws", "SELECT, INSERT")
 
     op.execute(
@@ -239,7 +242,8 @@ def upgrade() -> None:
         """
     )
     op.execute(
-        "CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (organization_id, created_at)"
+        "CREATE INDEX idempotency_keys_created_idx "
+        "ON idempotency_keys (organization_id, created_at)"
     )
     isolate_tenant_table("idempotency_keys", "SELECT, INSERT, UPDATE, DELETE")
 

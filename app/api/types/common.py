@@ -8,7 +8,6 @@ import strawberry
 
 from app.pagination import Page
 
-
 LocalTime = NewType("LocalTime", time)
 
 

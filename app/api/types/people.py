@@ -1,6 +1,7 @@
 """GraphQL types and operations of users, professionals and students."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -16,6 +17,13 @@ from app.pagination import count
 from app.people import service
 from app.people.authentication import log_in
 from app.people.models import Professional, Role, Student, User
+
+if TYPE_CHECKING:
+    from app.api.types.credits import CreditBalanceType
+    from app.api.types.scheduling import AvailabilityRuleType, TimeOffType
+
+_credits = strawberry.lazy("app.api.types.credits")
+_scheduling = strawberry.lazy("app.api.types.scheduling")
 
 RoleType = strawberry.enum(Role, name="Role", description="What a user may do in the organization.")
 
@@ -49,6 +57,12 @@ class UserType(Node):
         students = await info.context.loaders.students_of_guardian.load(self.pk)
         return [StudentType.from_model(student) for student in students
                 if service.can_see_student(principal, student)]
+
+    @strawberry.field(description="Visible to the user, STAFF and ADMIN.")
+    async def credit_balance(self, info: Info) -> Annotated["CreditBalanceType", _credits] | None:
+        from app.api.types import credits
+
+        return await credits.user_credit_balance(info, self.pk)
 
 
 @strawberry.type(name="Student", description="A person a CLIENT books for (e.g. a child of a guardian).")
@@ -112,6 +126,25 @@ class ProfessionalType(Node):
         if not service.can_see_license_number(principal, self.model):
             return None
         return self.model.license_number
+
+    @strawberry.field(description="Weekly working hours, active or not.")
+    async def availability_rules(
+        self, info: Info
+    ) -> list[Annotated["AvailabilityRuleType", _scheduling]]:
+        from app.api.types import scheduling
+
+        return await scheduling.availability_rules_of(info, self.model)
+
+    @strawberry.field(description="Time off overlapping [from, to) (366 days at most).")
+    async def time_off(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> list[Annotated["TimeOffType", _scheduling]]:
+        from app.api.types import scheduling
+
+        return await scheduling.time_off_of(info, self.model, from_, to)
 
 
 @node_resolver("User")

@@ -1,0 +1,247 @@
+"""SQL for balances, ledger entries, lots and draws, always inside the session's tenant.
+
+Lock order, kept by every writer so concurrent ones cannot deadlock: a pending
+purchase's own row (settlement only), then the client's balance row, then the
+client's lots in draw order (earliest expiry first, then id).
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.credits.models import (
+    CreditBalance,
+    CreditLot,
+    CreditLotDraw,
+    CreditTransaction,
+    TransactionStatus,
+    TransactionType,
+)
+from app.tenancy import current_organization_id
+
+TRANSACTION_SORT_KEY = (CreditTransaction.created_at, CreditTransaction.id)
+
+_REFRESH = {"populate_existing": True}
+
+# ---- balances ---------------------------------------------------------------
+
+
+async def get_balance(session: AsyncSession, user_id: int) -> CreditBalance | None:
+    return await session.get(CreditBalance, (current_organization_id(session), user_id))
+
+
+async def get_balances(session: AsyncSession, user_ids: Iterable[int]) -> list[CreditBalance]:
+    statement = select(CreditBalance).where(
+        CreditBalance.organization_id == current_organization_id(session),
+        CreditBalance.user_id.in_(set(user_ids)),
+    )
+    return list(await session.scalars(statement))
+
+
+async def lock_balance(session: AsyncSession, user_id: int) -> CreditBalance:
+    """The client's balance row, created if missing, locked until the transaction ends."""
+    organization_id = current_organization_id(session)
+    # ON CONFLICT DO UPDATE (not DO NOTHING) so the row comes back locked either way.
+    statement = (
+        insert(CreditBalance)
+        .values(organization_id=organization_id, user_id=user_id)
+        .on_conflict_do_update(
+            index_elements=[CreditBalance.organization_id, CreditBalance.user_id],
+            set_={"balance": CreditBalance.balance},
+        )
+        .returning(CreditBalance)
+    )
+    return await session.scalar(statement, execution_options=_REFRESH)
+
+
+async def add_to_balance(
+    session: AsyncSession, user_id: int, amount: int, *, purchased: int = 0, refunded: int = 0
+) -> CreditBalance:
+    """Adds credits, creating the client's balance row on their first credit."""
+    assert amount > 0
+    values = {"balance": amount, "lifetime_purchased": purchased, "lifetime_refunded": refunded}
+    statement = insert(CreditBalance).values(
+        organization_id=current_organization_id(session), user_id=user_id, **values
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[CreditBalance.organization_id, CreditBalance.user_id],
+        set_={
+            **{name: getattr(CreditBalance, name) + getattr(statement.excluded, name)
+               for name in values},
+            "updated_at": func.now(),
+        },
+    ).returning(CreditBalance)
+    return await session.scalar(statement, execution_options=_REFRESH)
+
+
+async def change_balance(
+    session: AsyncSession,
+    user_id: int,
+    amount: int,
+    *,
+    purchased: int = 0,
+    used: int = 0,
+    refunded: int = 0,
+    expired: int = 0,
+) -> CreditBalance | None:
+    """Adds `amount` (signed) and the counters; None, changing nothing, if it would go below zero.
+
+    The guard in the WHERE clause is what makes concurrent debits safe: the row
+    lock serializes them, and each one re-checks the balance it finally sees.
+    """
+    statement = (
+        update(CreditBalance)
+        .where(
+            CreditBalance.organization_id == current_organization_id(session),
+            CreditBalance.user_id == user_id,
+            CreditBalance.balance + amount >= 0,
+        )
+        .values(
+            balance=CreditBalance.balance + amount,
+            lifetime_purchased=CreditBalance.lifetime_purchased + purchased,
+            lifetime_used=CreditBalance.lifetime_used + used,
+            lifetime_refunded=CreditBalance.lifetime_refunded + refunded,
+            lifetime_expired=CreditBalance.lifetime_expired + expired,
+            updated_at=func.now(),
+        )
+        .returning(CreditBalance)
+    )
+    return await session.scalar(statement, execution_options=_REFRESH)
+
+
+# ---- ledger entries -----------------------------------------------------------
+
+
+async def get_transaction(session: AsyncSession, transaction_id: int) -> CreditTransaction | None:
+    return await session.get(CreditTransaction, (current_organization_id(session), transaction_id))
+
+
+async def lock_transaction(session: AsyncSession, transaction_id: int) -> CreditTransaction | None:
+    return await session.get(
+        CreditTransaction,
+        (current_organization_id(session), transaction_id),
+        with_for_update=True,
+        populate_existing=True,
+    )
+
+
+async def get_transactions(session: AsyncSession, ids: Iterable[int]) -> list[CreditTransaction]:
+    statement = select(CreditTransaction).where(
+        CreditTransaction.organization_id == current_organization_id(session),
+        CreditTransaction.id.in_(set(ids)),
+    )
+    return list(await session.scalars(statement))
+
+
+async def find_refund_of(session: AsyncSession, debit_id: int) -> CreditTransaction | None:
+    statement = select(CreditTransaction).where(
+        CreditTransaction.organization_id == current_organization_id(session),
+        CreditTransaction.reverses_id == debit_id,
+    )
+    return await session.scalar(statement)
+
+
+def transactions_query(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    types: Sequence[TransactionType] | None,
+    statuses: Sequence[TransactionStatus] | None,
+) -> Select:
+    statement = select(CreditTransaction).where(
+        CreditTransaction.organization_id == current_organization_id(session)
+    )
+    if user_id is not None:
+        statement = statement.where(CreditTransaction.user_id == user_id)
+    if types:
+        statement = statement.where(CreditTransaction.type.in_(list(types)))
+    if statuses:
+        statement = statement.where(CreditTransaction.status.in_(list(statuses)))
+    return statement
+
+
+# ---- lots and draws -------------------------------------------------------------
+
+_DRAW_ORDER = (CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
+
+
+async def lock_open_lots(session: AsyncSession, user_id: int) -> list[CreditLot]:
+    """The client's lots with credits left, in draw order, locked in that order."""
+    statement = (
+        select(CreditLot)
+        .where(
+            CreditLot.organization_id == current_organization_id(session),
+            CreditLot.user_id == user_id,
+            CreditLot.remaining > 0,
+        )
+        .order_by(*_DRAW_ORDER)
+        .with_for_update()
+    )
+    return list(await session.scalars(statement, execution_options=_REFRESH))
+
+
+async def lock_lots(session: AsyncSession, lot_ids: Iterable[int]) -> list[CreditLot]:
+    statement = (
+        select(CreditLot)
+        .where(
+            CreditLot.organization_id == current_organization_id(session),
+            CreditLot.id.in_(set(lot_ids)),
+        )
+        .order_by(*_DRAW_ORDER)
+        .with_for_update()
+    )
+    return list(await session.scalars(statement, execution_options=_REFRESH))
+
+
+async def users_with_lots_due(session: AsyncSession, now: datetime) -> list[int]:
+    """Clients holding credits in lots whose expiry has passed."""
+    statement = (
+        select(CreditLot.user_id)
+        .where(
+            CreditLot.organization_id == current_organization_id(session),
+            CreditLot.remaining > 0,
+            CreditLot.expires_at <= now,
+        )
+        .distinct()
+        .order_by(CreditLot.user_id)
+    )
+    return list(await session.scalars(statement))
+
+
+async def draws_of(session: AsyncSession, transaction_id: int) -> list[CreditLotDraw]:
+    statement = select(CreditLotDraw).where(
+        CreditLotDraw.organization_id == current_organization_id(session),
+        CreditLotDraw.transaction_id == transaction_id,
+    )
+    return list(await session.scalars(statement))
+
+
+async def add_draws(session: AsyncSession, transaction_id: int, taken: dict[int, int]) -> None:
+    """Records that `transaction_id` took `taken[lot_id]` credits from each lot."""
+    organization_id = current_organization_id(session)
+    session.add_all(
+        CreditLotDraw(organization_id=organization_id, transaction_id=transaction_id,
+                      lot_id=lot_id, amount=amount)
+        for lot_id, amount in taken.items()
+    )
+    await session.flush()
+
+
+async def expiring_before(
+    session: AsyncSession, user_ids: Iterable[int], before: datetime
+) -> dict[int, int]:
+    """Per client: credits still held in lots that expire before `before`."""
+    statement = (
+        select(CreditLot.user_id, func.sum(CreditLot.remaining))
+        .where(
+            CreditLot.organization_id == current_organization_id(session),
+            CreditLot.user_id.in_(set(user_ids)),
+            CreditLot.remaining > 0,
+            CreditLot.expires_at < before,
+        )
+        .group_by(CreditLot.user_id)
+    )
+    return {user_id: int(total) for user_id, total in await session.execute(statement)}

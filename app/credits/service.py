@@ -1,0 +1,281 @@
+"""Credits as callers may see and move them (DOMAIN.md 2 and 5): checks, then the ledger.
+
+| action                          | ADMIN   | STAFF   | PROFESSIONAL | CLIENT |
+| see balance and transactions    | anyone's| anyone's| FORBIDDEN    | own    |
+| record a purchase, settle it    | yes     | yes     | FORBIDDEN    | FORBIDDEN |
+| adjust credits                  | yes     | FORBIDDEN | FORBIDDEN  | FORBIDDEN |
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import idempotency, pagination, validation
+from app.auth import Principal
+from app.credits import ledger, repository
+from app.credits.ledger import Posting
+from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.organizations import repository as organizations
+from app.people import repository as people
+from app.people.models import Role, User
+
+MAX_CREDITS = 100_000
+MAX_CENTS = 2**31 - 1  # the API's Int
+
+# ---- reading --------------------------------------------------------------------
+
+
+def can_see_credits_of(principal: Principal, user_id: int) -> bool:
+    """STAFF and ADMIN see anyone's balance and transactions; a CLIENT only their own."""
+    return principal.is_staff_or_admin or (
+        principal.role is Role.CLIENT and principal.user_id == user_id
+    )
+
+
+async def get_balance(
+    session: AsyncSession, principal: Principal, user_id: int | None = None
+) -> CreditBalance:
+    """Gets a client's balance (default: the caller's); zero if they never had credits."""
+    user = await _visible_user(session, principal, user_id, field=["userId"])
+    return await repository.get_balance(session, user.id) or empty_balance(user)
+
+
+def empty_balance(user: User) -> CreditBalance:
+    """The balance of someone who never had credits (not stored)."""
+    return CreditBalance(
+        organization_id=user.organization_id, user_id=user.id, balance=0, lifetime_purchased=0,
+        lifetime_used=0, lifetime_refunded=0, lifetime_expired=0,
+        created_at=user.created_at, updated_at=user.created_at,
+    )
+
+
+def transactions_query(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: int | None,
+    types: Sequence[TransactionType] | None = None,
+    statuses: Sequence[TransactionStatus] | None = None,
+) -> Select:
+    """Entries the caller may list: a client's own; STAFF and ADMIN anyone's (all, by default)."""
+    _check_may_see_credits(principal)
+    if not principal.is_staff_or_admin:
+        user_id = principal.user_id if user_id is None else user_id
+    return repository.transactions_query(session, user_id=user_id, types=types, statuses=statuses)
+
+
+async def list_transactions(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: int | None = None,
+    types: Sequence[TransactionType] | None = None,
+    statuses: Sequence[TransactionStatus] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> pagination.Page[CreditTransaction]:
+    """Gets one page of ledger entries, newest first."""
+    if user_id is not None:
+        await _visible_user(session, principal, user_id, field=["userId"])
+    request = pagination.page_request(first, after, repository.TRANSACTION_SORT_KEY)
+    statement = transactions_query(session, principal, user_id=user_id, types=types,
+                                   statuses=statuses)
+    return await pagination.fetch_page(session, statement, request,
+                                       repository.TRANSACTION_SORT_KEY, descending=True)
+
+
+async def get_transaction(
+    session: AsyncSession, principal: Principal, transaction_id: int
+) -> CreditTransaction:
+    """Gets one ledger entry the caller may see; anything else is NOT_FOUND."""
+    _check_may_see_credits(principal)
+    entry = await repository.get_transaction(session, transaction_id)
+    if entry is None or not can_see_credits_of(principal, entry.user_id):
+        raise NotFound("No such credit transaction.")
+    return entry
+
+
+# ---- moving credits -----------------------------------------------------------------
+
+
+async def purchase_credits(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: int | None,
+    credits: int,
+    amount_paid_cents: int,
+    currency: str | None = None,
+    payment_reference: str | None = None,
+    status: TransactionStatus = TransactionStatus.COMPLETED,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Records a client's purchase (STAFF, ADMIN): COMPLETED now, or PENDING a payment."""
+    if not principal.is_staff_or_admin:
+        raise Forbidden("Only STAFF or ADMIN may record credit purchases.")
+    user_id = principal.user_id if user_id is None else user_id
+    now = now or datetime.now(UTC)
+
+    async def perform() -> idempotency.Result:
+        client = await _client(session, user_id)
+        if status is TransactionStatus.FAILED:
+            raise ValidationFailed("A purchase starts COMPLETED or PENDING.",
+                                   field=["input", "status"])
+        organization = await organizations.get_current(session)
+        days = organization.credit_expiry_days
+        posting = await ledger.purchase(
+            session,
+            user_id=client.id,
+            credits=validation.int_between(credits, 1, MAX_CREDITS, ["input", "credits"]),
+            amount_paid_cents=validation.int_between(amount_paid_cents, 0, MAX_CENTS,
+                                                     ["input", "amountPaidCents"]),
+            currency=validation.currency_code(currency or organization.currency,
+                                              ["input", "currency"]),
+            payment_reference=validation.optional_text(
+                payment_reference, ["input", "paymentReference"], max_length=200
+            ),
+            pending=status is TransactionStatus.PENDING,
+            now=now,
+            expires_at=None if days is None else now + timedelta(days=days),
+            created_by_id=principal.user_id,
+        )
+        return _result(posting)
+
+    request = {"user_id": user_id, "credits": credits, "amount_paid_cents": amount_paid_cents,
+               "currency": currency, "payment_reference": payment_reference, "status": status}
+    return await _once(session, principal, idempotency_key, "purchaseCredits", request, perform)
+
+
+async def complete_purchase(
+    session: AsyncSession,
+    principal: Principal,
+    transaction_id: int,
+    *,
+    failure_reason: str | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Credits a PENDING purchase once its payment arrived (STAFF, ADMIN)."""
+    _check_may_settle(principal)
+    if failure_reason is not None:
+        raise ValidationFailed("A completed purchase has no failure reason.",
+                               field=["input", "failureReason"])
+    return await ledger.complete_purchase(session, transaction_id=transaction_id,
+                                          now=now or datetime.now(UTC))
+
+
+async def fail_purchase(
+    session: AsyncSession,
+    principal: Principal,
+    transaction_id: int,
+    *,
+    failure_reason: str | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Marks a PENDING purchase FAILED: its credits are never granted (STAFF, ADMIN)."""
+    _check_may_settle(principal)
+    return await ledger.fail_purchase(
+        session,
+        transaction_id=transaction_id,
+        now=now or datetime.now(UTC),
+        failure_reason=validation.optional_text(failure_reason, ["input", "failureReason"],
+                                                max_length=500),
+    )
+
+
+async def adjust_credits(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: int,
+    amount: int,
+    reason: str,
+    expires_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Adds or removes credits with a reason (ADMIN only); never below zero."""
+    if not principal.is_admin:
+        raise Forbidden("Only an ADMIN may adjust credits.")
+    now = now or datetime.now(UTC)
+
+    async def perform() -> idempotency.Result:
+        client = await _client(session, user_id)
+        if amount == 0 or abs(amount) > MAX_CREDITS:
+            raise ValidationFailed(f"Adjust by 1 to {MAX_CREDITS} credits, up or down.",
+                                   field=["input", "amount"])
+        if expires_at is not None and (amount < 0 or expires_at <= now):
+            raise ValidationFailed("Only added credits expire, and only in the future.",
+                                   field=["input", "expiresAt"])
+        posting = await ledger.adjust(
+            session,
+            user_id=client.id,
+            amount=amount,
+            reason=validation.required_text(reason, ["input", "reason"], max_length=500),
+            expires_at=expires_at,
+            now=now,
+            created_by_id=principal.user_id,
+        )
+        return _result(posting)
+
+    request = {"user_id": user_id, "amount": amount, "reason": reason, "expires_at": expires_at}
+    return await _once(session, principal, idempotency_key, "adjustCredits", request, perform)
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+
+def _check_may_see_credits(principal: Principal) -> None:
+    if principal.role is Role.PROFESSIONAL:
+        raise Forbidden("Professionals cannot see credit balances or transactions.")
+
+
+def _check_may_settle(principal: Principal) -> None:
+    if not principal.is_staff_or_admin:
+        raise Forbidden("Only STAFF or ADMIN may settle credit purchases.")
+
+
+async def _visible_user(
+    session: AsyncSession, principal: Principal, user_id: int | None, *, field: list[str]
+) -> User:
+    _check_may_see_credits(principal)
+    user_id = principal.user_id if user_id is None else user_id
+    user = await people.get_user(session, user_id)
+    if user is None or not can_see_credits_of(principal, user_id):
+        raise NotFound("No such user.", field=field)
+    return user
+
+
+async def _client(session: AsyncSession, user_id: int) -> User:
+    user = await people.get_user(session, user_id)
+    if user is None:
+        raise NotFound("No such user.", field=["input", "userId"])
+    if user.role is not Role.CLIENT:
+        raise ValidationFailed("Only clients hold credits.", field=["input", "userId"])
+    return user
+
+
+def _result(posting: Posting) -> idempotency.Result:
+    return {"credit_transaction_id": posting.transaction.id}
+
+
+async def _once(
+    session: AsyncSession,
+    principal: Principal,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    perform: Callable[[], Awaitable[idempotency.Result]],
+) -> Posting:
+    """Runs `perform` at most once per idempotency key; the posting it recorded, as it is now."""
+    result, _replayed = await idempotency.run_once(
+        session, caller_id=principal.user_id, key=key, operation=operation, request=request,
+        perform=perform,
+    )
+    entry = await repository.get_transaction(session, result["credit_transaction_id"])
+    balance = await repository.get_balance(session, entry.user_id)
+    return Posting(entry, balance)

@@ -1,0 +1,113 @@
+"""Idempotency keys: a retried request with the same key has its effect exactly once (DOMAIN.md 6).
+
+A key is scoped to (organization, caller). The first request claims the key,
+performs its work and stores its result in the same transaction, so the key
+exists exactly when the effects do: a refused or failed request leaves no key
+and may simply be retried.
+
+The claim is `INSERT ... ON CONFLICT DO NOTHING`. A concurrent duplicate
+blocks on the primary key until the first transaction ends: if it committed,
+the duplicate reads the stored result; if it rolled back, the duplicate's
+insert succeeds and it does the work itself. Claim the key before taking any
+other lock, so that a waiting duplicate holds nothing the first one needs.
+
+The stored result is small JSON, typically the IDs of what the request
+created; callers re-read those objects to answer, so a replay shows them as
+they are now.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.errors import IdempotencyKeyReused, ValidationFailed
+from app.orm import Base
+from app.tenancy import current_organization_id
+
+RETENTION = timedelta(hours=24)
+MAX_KEY_LENGTH = 200
+
+Result = dict[str, Any]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    organization_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    operation: Mapped[str]
+    fingerprint: Mapped[str]
+    result: Mapped[Result | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def fingerprint(operation: str, request: Mapping[str, Any]) -> str:
+    """A digest of the operation and its input; equal inputs give equal digests."""
+    canonical = json.dumps({"operation": operation, "input": request}, sort_keys=True,
+                           separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_once(
+    session: AsyncSession,
+    *,
+    caller_id: int,
+    key: str | None,
+    operation: str,
+    request: Mapping[str, Any],
+    perform: Callable[[], Awaitable[Result]],
+    field: list[str] | None = None,
+) -> tuple[Result, bool]:
+    """`perform()`'s result, and whether it was replayed from an earlier request with `key`.
+
+    Without a key, `perform` simply runs. The same key with another input (or
+    operation) is IDEMPOTENCY_KEY_REUSED.
+    """
+    if key is None:
+        return await perform(), False
+    field = field or ["input", "idempotencyKey"]
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters.",
+                               field=field)
+    organization_id = current_organization_id(session)
+    digest = fingerprint(operation, request)
+    claimed = await session.scalar(
+        insert(IdempotencyKey)
+        .values(organization_id=organization_id, user_id=caller_id, key=key,
+                operation=operation, fingerprint=digest)
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.key)
+    )
+    scope = (IdempotencyKey.organization_id == organization_id,
+             IdempotencyKey.user_id == caller_id, IdempotencyKey.key == key)
+    if claimed is None:
+        stored = (await session.execute(
+            select(IdempotencyKey.fingerprint, IdempotencyKey.result).where(*scope)
+        )).one()
+        if stored.fingerprint != digest:
+            raise IdempotencyKeyReused(
+                "This idempotency key was already used with a different input.", field=field
+            )
+        return stored.result, True
+    result = await perform()
+    await session.execute(update(IdempotencyKey).where(*scope).values(result=result))
+    return result, False
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Deletes the organization's keys older than the retention period; returns how many."""
+    deleted = await session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.organization_id == current_organization_id(session),
+            IdempotencyKey.created_at < now - RETENTION,
+        )
+    )
+    return deleted.rowcount

@@ -1,0 +1,113 @@
+"""The bookable slots of professionals, grouped by local date (DOMAIN.md 3, `availability`).
+
+A fixed number of statements whatever the number of professionals or slots:
+the professionals, the organization's settings, and one query for every slot.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import validation
+from app.auth import Principal
+from app.errors import NotFound, ValidationFailed
+from app.organizations import repository as organizations
+from app.people import repository as people
+from app.people.models import Professional
+from app.scheduling import repository
+from app.scheduling.generation import local_day_bounds
+from app.scheduling.models import TimeSlot
+from app.scheduling.service import MAX_SLOT_RANGE_DAYS, check_date_range
+
+MAX_PROFESSIONALS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityDay:
+    date: date  # local date in the availability's zone
+    slots: list[TimeSlot] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfessionalAvailability:
+    professional: Professional
+    time_zone: str
+    days: list[AvailabilityDay]
+
+
+async def get_availability(
+    session: AsyncSession,
+    principal: Principal,
+    professional_ids: Sequence[int],
+    first_day: date,
+    last_day: date,
+    *,
+    time_zone: str | None = None,
+    now: datetime | None = None,
+) -> list[ProfessionalAvailability]:
+    """Bookable slots of each professional on the local dates first_day..last_day (inclusive).
+
+    Bookable: AVAILABLE, outside any time off, starting no sooner than the
+    minimum notice and no later than the booking window from `now`. Days are
+    cut in `time_zone`, or in each professional's own zone; every date of the
+    range is listed, with no slots if none are bookable. Inactive professionals
+    offer nothing. Every role may ask.
+    """
+    check_date_range(first_day, last_day, MAX_SLOT_RANGE_DAYS, ["to"])
+    zone = None if time_zone is None else validation.zone(time_zone, ["timeZone"])
+    wanted = list(dict.fromkeys(professional_ids))  # unique, in the order asked
+    if len(wanted) > MAX_PROFESSIONALS:
+        raise ValidationFailed(
+            f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field=["professionalIds"]
+        )
+    found = {
+        professional.id: professional
+        for professional in await people.get_professionals(session, wanted)
+    }
+    if any(professional_id not in found for professional_id in wanted):
+        # Another organization's professional looks exactly like a missing one.
+        raise NotFound("No such professional.", field=["professionalIds"])
+    professionals = [found[professional_id] for professional_id in wanted]
+
+    organization = await organizations.get_current(session)
+    now = datetime.now(UTC) if now is None else now
+    zones = {p.id: zone or ZoneInfo(p.time_zone) for p in professionals}
+    windows = [
+        (p.id, *local_day_bounds(first_day, last_day, zones[p.id]))
+        for p in professionals
+        if p.active
+    ]
+    slots = await repository.get_bookable_slots(
+        session,
+        windows,
+        earliest=now + timedelta(minutes=organization.minimum_notice_minutes),
+        latest=now + timedelta(days=organization.booking_window_days),
+    )
+    return _by_local_date(professionals, zones, slots, first_day, last_day)
+
+
+def _by_local_date(
+    professionals: list[Professional],
+    zones: dict[int, ZoneInfo],
+    slots: list[TimeSlot],
+    first_day: date,
+    last_day: date,
+) -> list[ProfessionalAvailability]:
+    dates = [
+        first_day + timedelta(days=offset) for offset in range((last_day - first_day).days + 1)
+    ]
+    days = {p.id: {day: AvailabilityDay(date=day) for day in dates} for p in professionals}
+    for slot in slots:  # in time order
+        local_date = slot.starts_at.astimezone(zones[slot.professional_id]).date()
+        day = days[slot.professional_id].get(local_date)
+        if day is not None:
+            day.slots.append(slot)
+    return [
+        ProfessionalAvailability(
+            professional=p, time_zone=zones[p.id].key, days=list(days[p.id].values())
+        )
+        for p in professionals
+    ]

@@ -1,0 +1,363 @@
+"""SQL for availability rules, time off and time slots, scoped to the session's tenant."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ARRAY, BigInteger, DateTime, bindparam, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.scheduling.generation import SlotPeriod
+from app.scheduling.models import (
+    AvailabilityRule,
+    BlockReason,
+    TimeOff,
+    TimeSlot,
+    TimeSlotStatus,
+)
+from app.tenancy import current_organization_id
+
+# ---- locking ----------------------------------------------------------------
+
+
+async def lock_schedule(session: AsyncSession, professional_id: int) -> None:
+    """Serializes writers of one professional's schedule until the transaction ends.
+
+    Generation checks "no overlapping slot, no time off" and then inserts;
+    time off blocks the slots it sees. Without the lock, two generators (or a
+    generator and a new time off) could each miss the other's uncommitted rows.
+    """
+    key = f"schedule:{current_organization_id(session)}:{professional_id}"
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+    )
+
+
+# ---- availability rules -----------------------------------------------------
+
+
+async def get_rule(session: AsyncSession, rule_id: int) -> AvailabilityRule | None:
+    return await session.get(AvailabilityRule, (current_organization_id(session), rule_id))
+
+
+async def get_rules(session: AsyncSession, ids: Iterable[int]) -> list[AvailabilityRule]:
+    statement = select(AvailabilityRule).where(
+        AvailabilityRule.organization_id == current_organization_id(session),
+        AvailabilityRule.id.in_(set(ids)),
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_rules_of_professionals(
+    session: AsyncSession, professional_ids: Iterable[int]
+) -> list[AvailabilityRule]:
+    """All rules (active or not) of these professionals, by weekday and start time."""
+    statement = (
+        select(AvailabilityRule)
+        .where(
+            AvailabilityRule.organization_id == current_organization_id(session),
+            AvailabilityRule.professional_id.in_(set(professional_ids)),
+        )
+        .order_by(
+            AvailabilityRule.professional_id,
+            _weekday_order(),
+            AvailabilityRule.start_time,
+            AvailabilityRule.id,
+        )
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_active_rules(session: AsyncSession, professional_id: int) -> list[AvailabilityRule]:
+    statement = select(AvailabilityRule).where(
+        AvailabilityRule.organization_id == current_organization_id(session),
+        AvailabilityRule.professional_id == professional_id,
+        AvailabilityRule.active,
+    )
+    return list(await session.scalars(statement))
+
+
+def _weekday_order():
+    return func.array_position(
+        text("ARRAY['MONDAY','TUESDAY','WEDNESDAY','THURSDAY','FRIDAY','SATURDAY','SUNDAY']"),
+        AvailabilityRule.weekday,
+    )
+
+
+# ---- time off ---------------------------------------------------------------
+
+
+async def get_time_off(session: AsyncSession, time_off_id: int) -> TimeOff | None:
+    return await session.get(TimeOff, (current_organization_id(session), time_off_id))
+
+
+async def get_time_offs(session: AsyncSession, ids: Iterable[int]) -> list[TimeOff]:
+    statement = select(TimeOff).where(
+        TimeOff.organization_id == current_organization_id(session), TimeOff.id.in_(set(ids))
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_time_off_of_professionals(
+    session: AsyncSession, professional_ids: Iterable[int], starts: datetime, ends: datetime
+) -> list[TimeOff]:
+    """Time off of these professionals overlapping [starts, ends), in time order."""
+    statement = (
+        select(TimeOff)
+        .where(
+            TimeOff.organization_id == current_organization_id(session),
+            TimeOff.professional_id.in_(set(professional_ids)),
+            TimeOff.period.op("&&")(_period(starts, ends)),
+        )
+        .order_by(TimeOff.professional_id, TimeOff.starts_at, TimeOff.id)
+    )
+    return list(await session.scalars(statement))
+
+
+# ---- time slots -------------------------------------------------------------
+
+
+async def get_slot(session: AsyncSession, slot_id: int) -> TimeSlot | None:
+    return await session.get(TimeSlot, (current_organization_id(session), slot_id))
+
+
+async def get_slots(session: AsyncSession, ids: Iterable[int]) -> list[TimeSlot]:
+    statement = select(TimeSlot).where(
+        TimeSlot.organization_id == current_organization_id(session), TimeSlot.id.in_(set(ids))
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_slots_of_professional(
+    session: AsyncSession,
+    professional_id: int,
+    starts: datetime,
+    ends: datetime,
+    status: TimeSlotStatus | None = None,
+) -> list[TimeSlot]:
+    """Slots of one professional overlapping [starts, ends), in time order."""
+    statement = select(TimeSlot).where(
+        TimeSlot.organization_id == current_organization_id(session),
+        TimeSlot.professional_id == professional_id,
+        TimeSlot.period.op("&&")(_period(starts, ends)),
+    )
+    if status is not None:
+        statement = statement.where(TimeSlot.status == status)
+    return list(await session.scalars(statement.order_by(TimeSlot.starts_at)))
+
+
+_INSERT_SLOTS = text(
+    """
+    INSERT INTO time_slots (organization_id, professional_id, rule_id, starts_at, ends_at, status)
+    SELECT :organization_id, :professional_id, candidate.rule_id, candidate.starts_at,
+           candidate.ends_at, 'AVAILABLE'
+    FROM unnest(:rule_ids, :starts, :ends) AS candidate (rule_id, starts_at, ends_at)
+    WHERE NOT EXISTS (
+            SELECT 1 FROM time_slots AS slot
+            WHERE slot.organization_id = :organization_id
+              AND slot.professional_id = :professional_id
+              AND slot.period && tstzrange(candidate.starts_at, candidate.ends_at, '[)'))
+      AND NOT EXISTS (
+            SELECT 1 FROM time_off
+            WHERE time_off.organization_id = :organization_id
+              AND time_off.professional_id = :professional_id
+              AND time_off.period && tstzrange(candidate.starts_at, candidate.ends_at, '[)'))
+    """
+).bindparams(
+    bindparam("rule_ids", type_=ARRAY(BigInteger)),
+    bindparam("starts", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("ends", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def insert_available_slots(
+    session: AsyncSession, professional_id: int, candidates: Sequence[tuple[int, SlotPeriod]]
+) -> int:
+    """Inserts the candidate (rule id, period) slots that overlap no slot and no time off.
+
+    One statement whatever the count. The caller holds `lock_schedule`, so no
+    concurrent writer can slip an overlapping row in between check and insert;
+    the exclusion constraint would refuse it anyway.
+    """
+    if not candidates:
+        return 0
+    result = await session.execute(
+        _INSERT_SLOTS,
+        {
+            "organization_id": current_organization_id(session),
+            "professional_id": professional_id,
+            "rule_ids": [rule_id for rule_id, _ in candidates],
+            "starts": [period.starts_at for _, period in candidates],
+            "ends": [period.ends_at for _, period in candidates],
+        },
+    )
+    return result.rowcount
+
+
+async def get_future_available_slots_of_rule(
+    session: AsyncSession, rule_id: int, now: datetime
+) -> list[TimeSlot]:
+    statement = select(TimeSlot).where(
+        TimeSlot.organization_id == current_organization_id(session),
+        TimeSlot.rule_id == rule_id,
+        TimeSlot.status == TimeSlotStatus.AVAILABLE,
+        TimeSlot.starts_at >= now,
+    )
+    return list(await session.scalars(statement))
+
+
+async def delete_available_slots(session: AsyncSession, slot_ids: Sequence[int]) -> int:
+    """Deletes these slots if they are still AVAILABLE (a booked slot always stays)."""
+    if not slot_ids:
+        return 0
+    result = await session.execute(
+        delete(TimeSlot)
+        .where(
+            TimeSlot.organization_id == current_organization_id(session),
+            TimeSlot.id.in_(slot_ids),
+            TimeSlot.status == TimeSlotStatus.AVAILABLE,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def block_slots_for_time_off(
+    session: AsyncSession, professional_id: int, starts: datetime, ends: datetime
+) -> int:
+    """BLOCKs the AVAILABLE slots overlapping a new time off; booked ones stay as they are."""
+    result = await session.execute(
+        update(TimeSlot)
+        .where(
+            TimeSlot.organization_id == current_organization_id(session),
+            TimeSlot.professional_id == professional_id,
+            TimeSlot.status == TimeSlotStatus.AVAILABLE,
+            TimeSlot.period.op("&&")(_period(starts, ends)),
+        )
+        .values(
+            status=TimeSlotStatus.BLOCKED, block_reason=BlockReason.TIME_OFF, updated_at=func.now()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def unblock_slots_of_time_off(
+    session: AsyncSession, professional_id: int, starts: datetime, ends: datetime
+) -> int:
+    """Frees the slots a removed time off blocked, unless another time off still covers them."""
+    other_time_off = (
+        select(TimeOff.id)
+        .where(
+            TimeOff.organization_id == TimeSlot.organization_id,
+            TimeOff.professional_id == TimeSlot.professional_id,
+            TimeOff.period.op("&&")(TimeSlot.period),
+        )
+        .exists()
+    )
+    result = await session.execute(
+        update(TimeSlot)
+        .where(
+            TimeSlot.organization_id == current_organization_id(session),
+            TimeSlot.professional_id == professional_id,
+            TimeSlot.block_reason == BlockReason.TIME_OFF,
+            TimeSlot.period.op("&&")(_period(starts, ends)),
+            ~other_time_off,
+        )
+        .values(status=TimeSlotStatus.AVAILABLE, block_reason=None, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def overlaps_time_off(session: AsyncSession, slot: TimeSlot) -> bool:
+    statement = select(
+        select(TimeOff.id)
+        .where(
+            TimeOff.organization_id == current_organization_id(session),
+            TimeOff.professional_id == slot.professional_id,
+            TimeOff.period.op("&&")(_period(slot.starts_at, slot.ends_at)),
+        )
+        .exists()
+    )
+    return bool(await session.scalar(statement))
+
+
+async def set_slot_status(
+    session: AsyncSession,
+    slot_id: int,
+    *,
+    status: TimeSlotStatus,
+    block_reason: BlockReason | None,
+    when_status_in: Sequence[TimeSlotStatus],
+) -> TimeSlot | None:
+    """A guarded status change, applied only while the status is one of `when_status_in`."""
+    statement = (
+        update(TimeSlot)
+        .where(
+            TimeSlot.organization_id == current_organization_id(session),
+            TimeSlot.id == slot_id,
+            TimeSlot.status.in_(when_status_in),
+        )
+        .values(status=status, block_reason=block_reason, updated_at=func.now())
+        .returning(TimeSlot)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return await session.scalar(statement)
+
+
+_AVAILABLE_SLOTS = text(
+    """
+    SELECT slot.*
+    FROM unnest(:professional_ids, :lowers, :uppers) AS window_ (professional_id, lower_, upper_)
+    JOIN time_slots AS slot
+      ON slot.organization_id = :organization_id
+     AND slot.professional_id = window_.professional_id
+     AND slot.status = 'AVAILABLE'
+     AND slot.starts_at >= greatest(window_.lower_, :earliest)
+     AND slot.starts_at < window_.upper_
+     AND slot.starts_at <= :latest
+    WHERE NOT EXISTS (
+        SELECT 1 FROM time_off
+        WHERE time_off.organization_id = :organization_id
+          AND time_off.professional_id = slot.professional_id
+          AND time_off.period && slot.period)
+    ORDER BY slot.professional_id, slot.starts_at
+    """
+).bindparams(
+    bindparam("professional_ids", type_=ARRAY(BigInteger)),
+    bindparam("lowers", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("uppers", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("earliest", type_=DateTime(timezone=True)),
+    bindparam("latest", type_=DateTime(timezone=True)),
+)
+
+
+async def get_bookable_slots(
+    session: AsyncSession,
+    windows: Sequence[tuple[int, datetime, datetime]],
+    *,
+    earliest: datetime,
+    latest: datetime,
+) -> list[TimeSlot]:
+    """AVAILABLE slots outside time off, starting in each professional's [lower, upper) window
+    and in [earliest, latest]; one statement for any number of professionals and slots.
+    """
+    if not windows:
+        return []
+    statement = select(TimeSlot).from_statement(_AVAILABLE_SLOTS)
+    result = await session.scalars(
+        statement,
+        {
+            "organization_id": current_organization_id(session),
+            "professional_ids": [professional_id for professional_id, _, _ in windows],
+            "lowers": [lower for _, lower, _ in windows],
+            "uppers": [upper for _, _, upper in windows],
+            "earliest": earliest,
+            "latest": latest,
+        },
+    )
+    return list(result)
+
+
+def _period(starts: datetime, ends: datetime):
+    return func.tstzrange(starts, ends, "[)")
