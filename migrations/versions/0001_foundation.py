@@ -40,13 +40,13 @@ def upgrade() -> None:
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
 
     op.execute(
-        f"""
+        """
         CREATE TABLE organizations (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{{1,62}}$'),
+            slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
             name text NOT NULL CHECK (btrim(name) <> ''),
             time_zone text NOT NULL,
-            currency char(3) NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{{3}}$'),
+            currency char(3) NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
             booking_window_days integer NOT NULL DEFAULT 30
                 CHECK (booking_window_days BETWEEN 1 AND 365),
             minimum_notice_minutes integer NOT NULL DEFAULT 120
@@ -58,7 +58,7 @@ def upgrade() -> None:
             default_session_minutes integer NOT NULL DEFAULT 60
                 CHECK (default_session_minutes BETWEEN 5 AND 720),
             credit_expiry_days integer CHECK (credit_expiry_days BETWEEN 1 AND 3650),
-            reminder_lead_hours integer[] NOT NULL DEFAULT '{{24,2}}'
+            reminder_lead_hours integer[] NOT NULL DEFAULT '{24,2}'
                 CHECK (0 < ALL (reminder_lead_hours) AND 721 > ALL (reminder_lead_hours)),
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
