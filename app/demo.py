@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from app.appointments.demo import seed_demo_appointments
 from app.auth import issue_token
 from app.config import Settings
 from app.credits.demo import seed_demo_credits
@@ -67,6 +68,7 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
             await _seed_people(session)
             await seed_demo_credits(session)
             await seed_demo_schedule(session)
+            await seed_demo_appointments(session)
 
     async with db.transaction(organization.id, read_only=True) as session:
         admin = await people.find_user_by_email(session, "admin@demo.example")

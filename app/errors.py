@@ -96,3 +96,15 @@ class OverlappingAvailability(UserError):
     """Two active availability rules of one professional would overlap."""
 
     code = UserErrorCode.OVERLAPPING_AVAILABILITY
+
+
+class SlotUnavailable(UserError):
+    """The slot is booked, blocked or gone."""
+
+    code = UserErrorCode.SLOT_UNAVAILABLE
+
+
+class OutsideBookingWindow(UserError):
+    """The slot starts in the past, beyond the booking window, or inside the minimum notice."""
+
+    code = UserErrorCode.OUTSIDE_BOOKING_WINDOW

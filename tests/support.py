@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from app.api import ids
-from app.auth import hash_password, issue_token
+from app.auth import Principal, hash_password, issue_token
 from app.config import Settings
 from app.db import Database
 from app.organizations import service as organizations
@@ -34,6 +34,12 @@ class Member:
     @property
     def role(self) -> Role:
         return self.user.role
+
+    @property
+    def principal(self) -> Principal:
+        """The member as the services see them, for tests that call services directly."""
+        return Principal(user_id=self.user.id, organization_id=self.user.organization_id,
+                         role=self.user.role)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from app.appointments import repository as appointments
 from app.credits import repository as credits
 from app.people import repository as people
 from app.scheduling import repository as scheduling
@@ -76,6 +77,14 @@ class Loaders:
         self.credit_balance = _one_each(context, credits.get_balances, lambda row: row.user_id)
         self.credit_transaction = _one_each(context, credits.get_transactions, by_id)
         self.credits_expiring = _credits_expiring(context)
+        self.appointment = _one_each(context, appointments.get_many, by_id)
+        self.time_slot = _one_each(context, scheduling.get_slots, by_id)
+        self.live_appointment_of_slot = _one_each(
+            context, appointments.live_of_slots, lambda appointment: appointment.time_slot_id
+        )
+        self.credit_transactions_of_appointment = _many_each(
+            context, credits.get_transactions_of_appointments, lambda entry: entry.appointment_id
+        )
 
 
 def _time_off_in_range(context: "Context") -> DataLoader:

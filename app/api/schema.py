@@ -14,7 +14,8 @@ from strawberry.tools import merge_types
 from app.api.context import Info
 from app.api.errors import MaskUnexpectedErrors
 from app.api.nodes import resolve_node
-from app.api.types import credits, organizations, people, scheduling
+from app.api.types import appointments, credits, organizations, people, scheduling
+from app.api.types.subscriptions import Subscription
 from app.api.types.common import SCALARS, Node
 
 MAX_QUERY_DEPTH = 10
@@ -30,15 +31,19 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (NodeQuery, people.Query, organizations.Query, scheduling.Query, credits.Query)
+    "Query",
+    (NodeQuery, people.Query, organizations.Query, scheduling.Query, appointments.Query,
+     credits.Query),
 )
 Mutation = merge_types(
     "Mutation",
-    (people.Mutation, organizations.Mutation, scheduling.Mutation, credits.Mutation),
+    (people.Mutation, organizations.Mutation, scheduling.Mutation, appointments.Mutation,
+     credits.Mutation),
 )
 
 # Types reached only through `node` must still be in the schema.
 _NODE_TYPES = [
+    appointments.AppointmentType,
     organizations.OrganizationType,
     people.UserType,
     people.ProfessionalType,
@@ -52,6 +57,7 @@ _NODE_TYPES = [
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=_NODE_TYPES,
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.credits.models import (
     CreditBalance,
@@ -245,3 +246,44 @@ async def expiring_before(
         .group_by(CreditLot.user_id)
     )
     return {user_id: int(total) for user_id, total in await session.execute(statement)}
+
+
+# ---- appointments ---------------------------------------------------------------
+
+
+async def open_debit_of_appointment(
+    session: AsyncSession, appointment_id: int
+) -> CreditTransaction | None:
+    """The appointment's debit that no refund reverses yet; a reschedule may have replaced one."""
+    refund = aliased(CreditTransaction)
+    statement = (
+        select(CreditTransaction)
+        .where(
+            CreditTransaction.organization_id == current_organization_id(session),
+            CreditTransaction.appointment_id == appointment_id,
+            CreditTransaction.type == TransactionType.APPOINTMENT_DEBIT,
+            ~select(refund.id)
+            .where(
+                refund.organization_id == CreditTransaction.organization_id,
+                refund.reverses_id == CreditTransaction.id,
+            )
+            .exists(),
+        )
+        .order_by(CreditTransaction.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(statement)
+
+
+async def get_transactions_of_appointments(
+    session: AsyncSession, appointment_ids: Iterable[int]
+) -> list[CreditTransaction]:
+    statement = (
+        select(CreditTransaction)
+        .where(
+            CreditTransaction.organization_id == current_organization_id(session),
+            CreditTransaction.appointment_id.in_(set(appointment_ids)),
+        )
+        .order_by(CreditTransaction.created_at, CreditTransaction.id)
+    )
+    return list(await session.scalars(statement))

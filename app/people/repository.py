@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
@@ -32,22 +32,40 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(statement)
 
 
-def visible_users(principal: Principal) -> ColumnElement[bool]:
+def visible_users(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
     """Users the principal may list or look up (DOMAIN.md 2).
 
     Professionals' profiles are public inside the organization (clients choose
-    whom to book), so their users are visible to everyone.
+    whom to book), so their users are visible to everyone. A professional also
+    sees the clients they have appointments with.
     """
     if principal.is_staff_or_admin:
         return true()
-    return or_(User.id == principal.user_id, User.role == Role.PROFESSIONAL)
+    visible = or_(User.id == principal.user_id, User.role == Role.PROFESSIONAL)
+    if principal.role is Role.PROFESSIONAL:
+        from app.appointments.repository import clients_of_professional
+
+        visible = or_(visible, User.id.in_(clients_of_professional(session, principal.user_id)))
+    return visible
+
+
+async def get_visible_user(
+    session: AsyncSession, principal: Principal, user_id: int
+) -> User | None:
+    statement = select(User).where(
+        User.organization_id == current_organization_id(session),
+        User.id == user_id,
+        visible_users(session, principal),
+    )
+    return await session.scalar(statement)
 
 
 def users_query(
     session: AsyncSession, principal: Principal, *, role: Role | None, search: str | None
 ) -> Select:
     statement = select(User).where(
-        User.organization_id == current_organization_id(session), visible_users(principal)
+        User.organization_id == current_organization_id(session),
+        visible_users(session, principal),
     )
     if role is not None:
         statement = statement.where(User.role == role)
@@ -118,14 +136,13 @@ async def get_students_of_guardians(
     return list(await session.scalars(statement))
 
 
-def visible_students(principal: Principal) -> ColumnElement[bool]:
-    """Students the principal may see: their guardian's, or everyone's for STAFF and ADMIN."""
-    if principal.is_staff_or_admin:
-        return true()
-    if principal.role is Role.CLIENT:
-        return Student.guardian_id == principal.user_id
-    return false()
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def get_active_professionals(session: AsyncSession) -> list[Professional]:
+    """Every active professional of the organization (the slot horizon job keeps them generated)."""
+    statement = select(Professional).where(
+        Professional.organization_id == current_organization_id(session), Professional.active
+    ).order_by(Professional.id)
+    return list(await session.scalars(statement))

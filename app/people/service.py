@@ -23,8 +23,8 @@ async def get_user(
     session: AsyncSession, principal: Principal, user_id: int, *, field: list[str] | None = None
 ) -> User:
     """Gets a user the principal may see; anything else is NOT_FOUND (naming `field`)."""
-    user = await repository.get_user(session, user_id)
-    if user is None or not _can_see_user(principal, user):
+    user = await repository.get_visible_user(session, principal, user_id)
+    if user is None:
         raise NotFound("No such user.", field=field)
     return user
 
@@ -134,14 +134,6 @@ async def update_user(
         setattr(user, attribute, _checked_user_change(attribute, value))
     await session.flush()
     return user
-
-
-def _can_see_user(principal: Principal, user: User) -> bool:
-    return (
-        principal.is_staff_or_admin
-        or user.id == principal.user_id
-        or user.role is Role.PROFESSIONAL
-    )
 
 
 def _can_edit_contact(principal: Principal, user: User) -> bool:

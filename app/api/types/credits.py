@@ -1,6 +1,7 @@
 """GraphQL types and operations of credit balances and the credit ledger."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -15,6 +16,9 @@ from app.credits import service
 from app.credits.ledger import Posting
 from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
 from app.pagination import count
+
+if TYPE_CHECKING:
+    from app.api.types.appointments import AppointmentType
 
 TransactionTypeEnum = strawberry.enum(TransactionType, name="CreditTransactionType")
 TransactionStatusEnum = strawberry.enum(TransactionStatus, name="CreditTransactionStatus")
@@ -95,6 +99,16 @@ class CreditTransactionType(Node):
     @strawberry.field
     async def user(self, info: Info) -> UserType:
         return UserType.from_model(await info.context.loaders.user.load(self.model.user_id))
+
+    @strawberry.field(description="The appointment this entry paid for or refunded.")
+    async def appointment(
+        self, info: Info
+    ) -> Annotated["AppointmentType", strawberry.lazy("app.api.types.appointments")] | None:
+        from app.api.types.appointments import transaction_appointment
+
+        if self.model.appointment_id is None:
+            return None
+        return await transaction_appointment(info, self.model.appointment_id)
 
     @strawberry.field(description="For a refund: the debit it returns.")
     async def reverses(self, info: Info) -> "CreditTransactionType | None":

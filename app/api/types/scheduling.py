@@ -2,12 +2,15 @@
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
 
 from app.api import ids
+
+if TYPE_CHECKING:
+    from app.api.types.appointments import AppointmentType
 from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.inputs import given_changes
@@ -102,6 +105,7 @@ class TimeSlotType(Node):
     starts_at: datetime
     ends_at: datetime
     status: TimeSlotStatusType
+    pk: Private[int]
     professional_pk: Private[int]
 
     @classmethod
@@ -111,12 +115,21 @@ class TimeSlotType(Node):
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
             status=slot.status,
+            pk=slot.id,
             professional_pk=slot.professional_id,
         )
 
     @strawberry.field
     async def professional(self, info: Info) -> ProfessionalType:
         return await _professional(info, self.professional_pk)
+
+    @strawberry.field(description="Visible to those who may see the appointment.")
+    async def appointment(
+        self, info: Info
+    ) -> Annotated["AppointmentType", strawberry.lazy("app.api.types.appointments")] | None:
+        from app.api.types.appointments import slot_appointment
+
+        return await slot_appointment(info, self.pk)
 
 
 @strawberry.type(

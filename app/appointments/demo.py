@@ -1,0 +1,101 @@
+"""Demo appointments: one in every state, one inside its refund window and one past it."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments import service
+from app.auth import Principal
+from app.people import repository as people
+from app.people.models import Professional
+from app.scheduling import repository as scheduling
+from app.scheduling.generation import SlotPeriod
+from app.scheduling.models import TimeSlot, TimeSlotStatus
+from app.tenancy import current_organization_id
+
+
+async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None = None) -> None:
+    """Books demo clients with María, as the front desk would, in every state of the lifecycle."""
+    now = datetime.now(UTC) if now is None else now
+    staff = await _principal(session, "frontdesk@demo.example")
+    admin = await _principal(session, "admin@demo.example")
+    carla = await people.find_user_by_email(session, "carla@demo.example")
+    david = await people.find_user_by_email(session, "david@demo.example")
+    lucy = next(student for student in await people.get_students_of_guardians(session, [david.id]))
+    maria = await people.find_professional_by_user(
+        session, (await people.find_user_by_email(session, "maria@demo.example")).id
+    )
+
+    # Upcoming: PRE_CONFIRMED well before its refund deadline, CONFIRMED past it.
+    later = await _free_slot(session, maria, after=now + timedelta(days=4))
+    soon = await _slot_near(session, maria, now + timedelta(hours=5))
+    await service.book_time_slot(session, staff, slot_id=later.id, client_id=david.id,
+                                 student_id=lucy.id, notes="Lucy's first assessment", now=now)
+    booked = await service.book_time_slot(session, staff, slot_id=soon.id, client_id=carla.id,
+                                          notes="Follow-up", now=now)
+    await service.confirm_appointment(session, staff, booked.appointment.id, now=now)
+
+    # Cancelled by the client in time: refunded.
+    cancelled_slot = await _free_slot(session, maria, after=now + timedelta(days=6))
+    cancelled = await service.book_time_slot(session, staff, slot_id=cancelled_slot.id,
+                                             client_id=carla.id, now=now)
+    carla_principal = Principal(user_id=carla.id, organization_id=carla.organization_id,
+                                role=carla.role)
+    await service.cancel_appointment(session, carla_principal, cancelled.appointment.id,
+                                     reason="Family trip", now=now)
+
+    # Last week: one session that took place and one the client missed.
+    for days_ago, outcome in ((7, service.execute_appointment), (6, service.mark_no_show)):
+        slot = await _slot_near(session, maria, now - timedelta(days=days_ago))
+        booked_then = slot.starts_at - timedelta(days=2)
+        past = await service.book_time_slot(session, staff, slot_id=slot.id, client_id=david.id,
+                                            student_id=lucy.id, now=booked_then)
+        await service.confirm_appointment(session, staff, past.appointment.id, now=booked_then)
+        await outcome(session, admin, past.appointment.id,
+                      notes="Demo session notes", now=slot.ends_at)
+
+
+async def _principal(session: AsyncSession, email: str) -> Principal:
+    user = await people.find_user_by_email(session, email)
+    return Principal(user_id=user.id, organization_id=user.organization_id, role=user.role)
+
+
+async def _free_slot(session: AsyncSession, professional: Professional, *, after: datetime
+                     ) -> TimeSlot:
+    slot = await session.scalar(
+        select(TimeSlot)
+        .where(TimeSlot.organization_id == current_organization_id(session),
+               TimeSlot.professional_id == professional.id,
+               TimeSlot.status == TimeSlotStatus.AVAILABLE,
+               TimeSlot.starts_at >= after)
+        .order_by(TimeSlot.starts_at)
+        .limit(1)
+    )
+    assert slot is not None, "the demo schedule generates slots through the booking window"
+    return slot
+
+
+async def _slot_near(session: AsyncSession, professional: Professional, moment: datetime
+                     ) -> TimeSlot:
+    """An AVAILABLE slot starting about at `moment` (on the hour), made if none is there.
+
+    Generation only makes future slots inside working hours; the demo also
+    wants one a few hours ahead and some in the past.
+    """
+    starts = moment.replace(minute=0, second=0, microsecond=0)
+    length = timedelta(minutes=professional.session_minutes)
+    await scheduling.insert_available_slots(session, professional.id,
+                                            [(None, SlotPeriod(starts, starts + length))])
+    slot = await session.scalar(
+        select(TimeSlot)
+        .where(TimeSlot.organization_id == current_organization_id(session),
+               TimeSlot.professional_id == professional.id,
+               TimeSlot.status == TimeSlotStatus.AVAILABLE,
+               TimeSlot.starts_at > starts - length,
+               TimeSlot.starts_at < starts + length)
+        .order_by(TimeSlot.starts_at)
+        .limit(1)
+    )
+    assert slot is not None, "a slot was just made here, or an available one overlaps it"
+    return slot

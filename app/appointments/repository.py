@@ -1,0 +1,129 @@
+"""SQL for appointments, scoped to the session's tenant."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.models import Appointment, AppointmentState
+from app.auth import Principal
+from app.people.models import Professional, Role
+from app.tenancy import current_organization_id
+
+APPOINTMENT_SORT_KEY = (Appointment.starts_at, Appointment.id)
+
+
+async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
+    return await session.get(Appointment, (current_organization_id(session), appointment_id))
+
+
+async def get_many(session: AsyncSession, ids: Iterable[int]) -> list[Appointment]:
+    statement = select(Appointment).where(
+        Appointment.organization_id == current_organization_id(session),
+        Appointment.id.in_(set(ids)),
+    )
+    return list(await session.scalars(statement))
+
+
+async def lock(session: AsyncSession, appointment_id: int) -> Appointment | None:
+    """The appointment, row-locked until the transaction ends.
+
+    Every change of an appointment locks it first, so a cancel and a
+    reschedule of the same appointment take turns and the second sees the
+    first's outcome.
+    """
+    statement = (
+        select(Appointment)
+        .where(
+            Appointment.organization_id == current_organization_id(session),
+            Appointment.id == appointment_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(statement)
+
+
+async def live_of_slots(session: AsyncSession, slot_ids: Iterable[int]) -> list[Appointment]:
+    """The appointments (not cancelled) holding these slots."""
+    statement = select(Appointment).where(
+        Appointment.organization_id == current_organization_id(session),
+        Appointment.time_slot_id.in_(set(slot_ids)),
+        Appointment.state != AppointmentState.CANCELLED,
+    )
+    return list(await session.scalars(statement))
+
+
+def professional_of_user(session: AsyncSession, user_id: int) -> Select:
+    """The id of a user's professional profile, as a scalar subquery."""
+    return (
+        select(Professional.id)
+        .where(
+            Professional.organization_id == current_organization_id(session),
+            Professional.user_id == user_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def visible_appointments(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
+    """Appointments the principal may see: all, their own as client, or their own as professional."""
+    if principal.is_staff_or_admin:
+        return true()
+    if principal.role is Role.PROFESSIONAL:
+        return Appointment.professional_id == professional_of_user(session, principal.user_id)
+    if principal.role is Role.CLIENT:
+        return Appointment.client_id == principal.user_id
+    return false()
+
+
+def appointments_query(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    professional_id: int | None = None,
+    client_id: int | None = None,
+    states: list[AppointmentState] | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> Select:
+    statement = select(Appointment).where(
+        Appointment.organization_id == current_organization_id(session),
+        visible_appointments(session, principal),
+    )
+    if professional_id is not None:
+        statement = statement.where(Appointment.professional_id == professional_id)
+    if client_id is not None:
+        statement = statement.where(Appointment.client_id == client_id)
+    if states:
+        statement = statement.where(Appointment.state.in_(states))
+    if starts_from is not None:
+        statement = statement.where(Appointment.starts_at >= starts_from)
+    if starts_before is not None:
+        statement = statement.where(Appointment.starts_at < starts_before)
+    return statement
+
+
+def clients_of_professional(session: AsyncSession, professional_user_id: int) -> Select:
+    """The ids of clients who have (or had) an appointment with a professional user."""
+    return select(Appointment.client_id).where(
+        Appointment.organization_id == current_organization_id(session),
+        Appointment.professional_id == professional_of_user(session, professional_user_id),
+    )
+
+
+async def unconfirmed_due(
+    session: AsyncSession, *, booked_before: datetime, starting_before: datetime
+) -> list[int]:
+    """Ids of PRE_CONFIRMED appointments booked before one instant or starting before another."""
+    statement = (
+        select(Appointment.id)
+        .where(
+            Appointment.organization_id == current_organization_id(session),
+            Appointment.state == AppointmentState.PRE_CONFIRMED,
+            (Appointment.booked_at < booked_before) | (Appointment.starts_at <= starting_before),
+        )
+        .order_by(Appointment.id)
+    )
+    return list(await session.scalars(statement))
