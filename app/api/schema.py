@@ -15,7 +15,6 @@ from app.api.context import Info
 from app.api.errors import MaskUnexpectedErrors
 from app.api.nodes import resolve_node
 from app.api.types import appointments, credits, organizations, people, scheduling
-from app.api.types.subscriptions import Subscription
 from app.api.types.common import SCALARS, Node
 
 MAX_QUERY_DEPTH = 10
@@ -57,7 +56,6 @@ _NODE_TYPES = [
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    subscription=Subscription,
     types=_NODE_TYPES,
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
