@@ -201,6 +201,9 @@ async def refund_debit(
     lots = await repository.lock_lots(session, draws)
     for lot in lots:
         lot.remaining += draws[lot.id]
+        # A lot that already expired holds nothing; it takes the credits back
+        # only to expire them again below, so it is open for that moment.
+        lot.expired_at = None
     refunded = -debit_entry.amount
     balance = await repository.change_balance(
         session, debit_entry.user_id, refunded, refunded=refunded

@@ -215,6 +215,26 @@ async def test_credits_refunded_into_a_lot_past_its_date_expire_at_once(db, org)
     assert await violations(db, org.id) == []
 
 
+async def test_refund_into_a_lot_the_expiry_job_already_closed(db, org):
+    """Found by the stateful test: the lot's remainder had expired before the refund came."""
+    client = org.client.user
+    await grant(db, org.id, client.id, 4, expires_at=NOW + DAY)
+    spent = await debit(db, org.id, client.id, 1)
+    async with db.transaction(org.id) as session:
+        await ledger.expire_lots(session, now=NOW + 2 * DAY)
+
+    async with db.transaction(org.id) as session:
+        refund = await ledger.refund_debit(session, debit_id=spent.transaction.id,
+                                           now=NOW + 3 * DAY)
+
+    assert (refund.transaction.amount, refund.balance.balance) == (1, 0)
+    [lot] = await lots_of(db, org.id, client.id)
+    assert (lot.remaining, lot.expired_at) == (0, NOW + 3 * DAY)
+    assert counters(await balance_of(db, org.id, client.id)) == {
+        "balance": 0, "purchased": 4, "used": 1, "refunded": 1, "expired": 4}
+    assert await violations(db, org.id) == []
+
+
 async def test_a_pending_purchase_completed_after_its_expiry_is_expired_at_once(db, org):
     client = org.client.user
     pending = await grant(db, org.id, client.id, 4, expires_at=NOW + DAY, pending=True)
