@@ -1,8 +1,9 @@
 """The declarative base every model maps onto; the schema itself lives in migrations/."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Identity, func
+from sqlalchemy import BigInteger, DateTime, Enum, Identity, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -26,3 +27,12 @@ class TimestampsMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+def text_enum(enum: type[StrEnum]) -> Enum:
+    """A Python enum stored as text; the migration's CHECK constraint lists the values.
+
+    Text plus CHECK, not a PostgreSQL enum type, so adding a value is a plain
+    constraint change in a reversible migration.
+    """
+    return Enum(enum, native_enum=False, create_constraint=False, length=None)

@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Enum, func
+from sqlalchemy import BigInteger, DateTime, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.orm import Base, TenantMixin, TimestampsMixin
+from app.orm import Base, TenantMixin, TimestampsMixin, text_enum
 
 
 class AppointmentState(StrEnum):
@@ -30,10 +30,7 @@ class Appointment(TenantMixin, TimestampsMixin, Base):
     time_slot_id: Mapped[int] = mapped_column(BigInteger)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Stored as text with a CHECK constraint (see the migration), not a PG enum.
-    state: Mapped[AppointmentState] = mapped_column(
-        Enum(AppointmentState, native_enum=False, create_constraint=False, length=None)
-    )
+    state: Mapped[AppointmentState] = mapped_column(text_enum(AppointmentState))
     credit_cost: Mapped[int]
     refundable_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     notes: Mapped[str | None]

@@ -4,11 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, String, func
+from sqlalchemy import BigInteger, DateTime, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.orm import Base, TenantMixin
+from app.orm import Base, TenantMixin, text_enum
 
 
 class TransactionType(StrEnum):
@@ -24,10 +24,6 @@ class TransactionStatus(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
 
-
-def _text_enum(enum: type[StrEnum]) -> Enum:
-    # Stored as text with a CHECK constraint (see the migration), not a PG enum.
-    return Enum(enum, native_enum=False, create_constraint=False, length=None)
 
 
 class CreditBalance(Base):
@@ -52,8 +48,8 @@ class CreditTransaction(TenantMixin, Base):
     __tablename__ = "credit_transactions"
 
     user_id: Mapped[int] = mapped_column(BigInteger)
-    type: Mapped[TransactionType] = mapped_column(_text_enum(TransactionType))
-    status: Mapped[TransactionStatus] = mapped_column(_text_enum(TransactionStatus))
+    type: Mapped[TransactionType] = mapped_column(text_enum(TransactionType))
+    status: Mapped[TransactionStatus] = mapped_column(text_enum(TransactionStatus))
     amount: Mapped[int]
     balance_after: Mapped[int | None]
     reverses_id: Mapped[int | None] = mapped_column(BigInteger)

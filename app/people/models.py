@@ -3,10 +3,10 @@
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum
+from sqlalchemy import BigInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.orm import Base, TenantMixin, TimestampsMixin
+from app.orm import Base, TenantMixin, TimestampsMixin, text_enum
 
 
 class Role(StrEnum):
@@ -23,8 +23,7 @@ class User(TenantMixin, TimestampsMixin, Base):
     first_name: Mapped[str]
     last_name: Mapped[str]
     phone: Mapped[str]
-    # Stored as text with a CHECK constraint (see the migration), not a PG enum.
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, create_constraint=False))
+    role: Mapped[Role] = mapped_column(text_enum(Role))
     password_hash: Mapped[str | None]
     active: Mapped[bool] = mapped_column(server_default="true")
 

@@ -3,11 +3,11 @@
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Computed, DateTime, Enum, func
+from sqlalchemy import BigInteger, Computed, DateTime, func
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from app.orm import Base, TenantMixin, TimestampsMixin
+from app.orm import Base, TenantMixin, TimestampsMixin, text_enum
 
 
 class Weekday(StrEnum):
@@ -42,10 +42,6 @@ class BlockReason(StrEnum):
     TIME_OFF = "TIME_OFF"
 
 
-def _text_enum(enum: type[StrEnum]) -> Enum:
-    # Stored as text with a CHECK constraint (see the migration), not a PG enum.
-    return Enum(enum, native_enum=False, create_constraint=False, length=None)
-
 
 # Half-open, so back-to-back periods (10:00-11:00, 11:00-12:00) do not overlap.
 _PERIOD = "tstzrange(starts_at, ends_at, '[)')"
@@ -57,7 +53,7 @@ class AvailabilityRule(TenantMixin, TimestampsMixin, Base):
     __tablename__ = "availability_rules"
 
     professional_id: Mapped[int] = mapped_column(BigInteger)
-    weekday: Mapped[Weekday] = mapped_column(_text_enum(Weekday))
+    weekday: Mapped[Weekday] = mapped_column(text_enum(Weekday))
     start_time: Mapped[time]
     end_time: Mapped[time]
     effective_from: Mapped[date | None]
@@ -87,6 +83,6 @@ class TimeSlot(TenantMixin, TimestampsMixin, Base):
     rule_id: Mapped[int | None] = mapped_column(BigInteger)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[TimeSlotStatus] = mapped_column(_text_enum(TimeSlotStatus))
-    block_reason: Mapped[BlockReason | None] = mapped_column(_text_enum(BlockReason))
+    status: Mapped[TimeSlotStatus] = mapped_column(text_enum(TimeSlotStatus))
+    block_reason: Mapped[BlockReason | None] = mapped_column(text_enum(BlockReason))
     period = deferred(mapped_column(TSTZRANGE, Computed(_PERIOD, persisted=True)))
