@@ -1,0 +1,47 @@
+"""The root Subscription: live slot changes over graphql-transport-ws.
+
+Events come from `app.scheduling.feed` (PostgreSQL LISTEN/NOTIFY, so a change
+made by any replica or worker arrives). A websocket context lives as long as
+the connection, so each event is resolved with fresh loaders and short read
+transactions (see `Context.per_use_sessions`), never with stale caches.
+"""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from app.api import ids
+from app.api.context import Info
+from app.api.loaders import Loaders
+from app.api.types.scheduling import TimeSlotType
+from app.errors import NotFound, ValidationFailed
+from app.people import repository as people
+
+MAX_PROFESSIONALS = 50
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Fires whenever a slot of one of these professionals changes status."
+    )
+    async def time_slot_changed(
+        self, info: Info, professional_ids: list[strawberry.ID]
+    ) -> AsyncGenerator[TimeSlotType, None]:
+        context = info.context
+        principal = await context.principal()  # every role may watch any professional's slots
+        field = ["professionalIds"]
+        if not 0 < len(professional_ids) <= MAX_PROFESSIONALS:
+            raise ValidationFailed(f"Name 1 to {MAX_PROFESSIONALS} professionals.", field=field)
+        wanted = {ids.decode(global_id, "Professional", field=field)
+                  for global_id in professional_ids}
+        async with context.reading() as session:
+            found = await people.get_professionals(session, wanted)
+        if len(found) != len(wanted):
+            raise NotFound("No such professional.", field=field)
+        if context.slot_feed is None:
+            raise RuntimeError("this server has no slot feed")
+        async with context.slot_feed.subscribe(principal.organization_id, wanted) as slots:
+            async for slot in slots:
+                context.loaders = Loaders(context)  # this event's caches, not the connection's
+                yield TimeSlotType.from_model(slot)

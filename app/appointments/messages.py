@@ -1,0 +1,75 @@
+"""The messages an appointment's client receives when it is booked, confirmed, cancelled or expires.
+
+They are written to the notifications outbox in the same transaction as the
+change, so a rolled-back change never announces itself; a dedupe key per
+appointment and event keeps an idempotent replay from writing one twice.
+"""
+
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.models import Appointment
+from app.notifications.models import NotificationKind
+from app.notifications.outbox import enqueue
+from app.organizations import repository as organizations
+from app.people import repository as people
+
+
+class Event(StrEnum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+_KINDS = {
+    Event.BOOKED: NotificationKind.BOOKING,
+    Event.CONFIRMED: NotificationKind.CONFIRMATION,
+    Event.RESCHEDULED: NotificationKind.BOOKING,
+    Event.CANCELLED: NotificationKind.CANCELLATION,
+    Event.EXPIRED: NotificationKind.EXPIRY,
+}
+
+
+async def tell_client(
+    session: AsyncSession, appointment: Appointment, event: Event, *, refunded: int = 0
+) -> None:
+    """Queues the message about `event` for the appointment's client (and one for a refund)."""
+    organization = await organizations.get_current(session)
+    professional = await people.get_professional(session, appointment.professional_id)
+    provider = await people.get_user(session, professional.user_id)
+    local = appointment.starts_at.astimezone(ZoneInfo(organization.time_zone))
+    when = f"{local:%A %d %B %Y at %H:%M} ({organization.time_zone})"
+    who = f"{provider.first_name} {provider.last_name}"
+    subject, body = {
+        Event.BOOKED: ("Your appointment is booked",
+                       f"Your appointment with {who} on {when} is booked. Please confirm it."),
+        Event.CONFIRMED: ("Your appointment is confirmed",
+                          f"Your appointment with {who} on {when} is confirmed."),
+        Event.RESCHEDULED: ("Your appointment has moved",
+                            f"Your appointment with {who} is now on {when}."),
+        Event.CANCELLED: ("Your appointment is cancelled",
+                          f"Your appointment with {who} on {when} is cancelled."),
+        Event.EXPIRED: ("Your booking expired",
+                        f"Your booking with {who} on {when} was not confirmed in time and "
+                        "has been released."),
+    }[event]
+    # A reschedule can happen more than once; the new start tells them apart.
+    suffix = f":{appointment.starts_at.isoformat()}" if event is Event.RESCHEDULED else ""
+    await enqueue(
+        session, kind=_KINDS[event], recipient_user_id=appointment.client_id,
+        subject=f"{subject} - {organization.name}", body=body,
+        appointment_id=appointment.id, dedupe_key=f"{event}:{appointment.id}{suffix}",
+    )
+    if refunded:
+        await enqueue(
+            session, kind=NotificationKind.REFUND, recipient_user_id=appointment.client_id,
+            subject=f"{refunded} credit{'s' if refunded != 1 else ''} refunded - "
+                    f"{organization.name}",
+            body=f"{refunded} credit{'s' if refunded != 1 else ''} for your appointment with "
+                 f"{who} on {when} are back in your balance.",
+            appointment_id=appointment.id, dedupe_key=f"refund:{appointment.id}",
+        )

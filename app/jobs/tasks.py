@@ -1,0 +1,105 @@
+"""The procrastinate tasks and their schedules; each is a thin wrapper over `app.jobs.work`.
+
+Periodic tasks carry a lock (one run at a time across all workers) and a
+queueing lock (a late worker does not pile up runs); the work itself is safe
+to repeat anyway. Times are UTC cron expressions.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+from procrastinate import JobContext, RetryStrategy
+
+from app.jobs import work
+from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
+from app.notifications import delivery
+
+logger = logging.getLogger(__name__)
+
+# The name `bookings_defer_slot_refresh` (migration 0005) queues jobs under.
+SLOT_REFRESH_TASK = "refresh_professional_slots"
+# How long the queue keeps finished jobs for `bookings jobs`.
+KEEP_SUCCEEDED_HOURS = 3 * 24
+KEEP_FAILED_HOURS = 30 * 24
+
+
+def _resources(context: JobContext) -> WorkerResources:
+    return context.additional_context[RESOURCES]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _periodic(name: str, cron: str):
+    """A task run on a schedule, one run at a time across every worker."""
+
+    def decorate(function):
+        task = jobs_app.task(name=name, pass_context=True, lock=name, queueing_lock=name)(function)
+        return jobs_app.periodic(cron=cron)(task)
+
+    return decorate
+
+
+@_periodic("fill_booking_windows", "17 2 * * *")  # nightly
+async def fill_booking_windows(context: JobContext, timestamp: int) -> None:
+    created = await work.fill_booking_windows(_resources(context).db, now=_now())
+    logger.info("slot generation created %s slots", created)
+
+
+@jobs_app.task(name=SLOT_REFRESH_TASK, pass_context=True,
+               retry=RetryStrategy(max_attempts=3, exponential_wait=10))
+async def refresh_professional_slots(
+    context: JobContext, organization_id: int, professional_id: int
+) -> None:
+    """Deferred by a rule change (`scheduling.repository.defer_slot_refresh`)."""
+    created = await work.refresh_professional_slots(
+        _resources(context).db, organization_id=organization_id,
+        professional_id=professional_id, now=_now(),
+    )
+    logger.info("refreshed professional %s of organization %s: %s new slots",
+                professional_id, organization_id, created)
+
+
+@_periodic("expire_credit_lots", "7 * * * *")  # hourly
+async def expire_credit_lots(context: JobContext, timestamp: int) -> None:
+    expired = await work.expire_credit_lots(_resources(context).db, now=_now())
+    logger.info("expired %s credits", expired)
+
+
+@_periodic("expire_unconfirmed_bookings", "*/5 * * * *")
+async def expire_unconfirmed_bookings(context: JobContext, timestamp: int) -> None:
+    expired = await work.expire_unconfirmed_bookings(_resources(context).db, now=_now())
+    logger.info("expired %s unconfirmed bookings", len(expired))
+
+
+@_periodic("queue_reminders", "*/5 * * * *")
+async def queue_reminders(context: JobContext, timestamp: int) -> None:
+    added = await work.queue_reminders(_resources(context).db, now=_now())
+    logger.info("queued %s reminders", added)
+
+
+@_periodic("deliver_notifications", "* * * * *")  # every minute
+async def deliver_notifications(context: JobContext, timestamp: int) -> None:
+    resources = _resources(context)
+    report = await delivery.deliver_due(
+        resources.db, resources.sender, now=_now(),
+        max_attempts=resources.settings.notification_max_attempts,
+    )
+    logger.info("notifications: %s sent, %s to retry, %s failed",
+                report.sent, report.retrying, report.failed)
+
+
+@_periodic("purge_idempotency_keys", "37 * * * *")  # hourly
+async def purge_idempotency_keys(context: JobContext, timestamp: int) -> None:
+    purged = await work.purge_idempotency_keys(_resources(context).db, now=_now())
+    logger.info("purged %s idempotency keys", purged)
+
+
+@_periodic("prune_job_history", "47 3 * * *")  # nightly
+async def prune_job_history(context: JobContext, timestamp: int) -> None:
+    """Keeps the queue's own tables small: finished jobs go after a while, failed ones later."""
+    manager = context.app.job_manager
+    await manager.delete_old_jobs(nb_hours=KEEP_SUCCEEDED_HOURS)
+    await manager.delete_old_jobs(nb_hours=KEEP_FAILED_HOURS, include_failed=True,
+                                  include_cancelled=True, include_aborted=True)

@@ -1,0 +1,1 @@
+"""Notifications: an outbox written inside the transactions that cause messages, and its delivery."""

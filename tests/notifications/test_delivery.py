@@ -1,0 +1,75 @@
+"""Delivery: due messages are sent, failures retried with backoff, then marked FAILED."""
+
+import asyncio
+from datetime import timedelta
+
+from app.notifications import delivery
+from app.notifications.models import NotificationStatus
+from tests.jobs.support import NOW
+from tests.jobs.support import outbox as messages_of
+from tests.notifications.support import RecordingSender, enqueue
+
+MINUTE = timedelta(minutes=1)
+
+
+async def deliver(db, org, sender, now, **options):
+    return await delivery.deliver_due(db, sender, now=now, organization_ids=[org.id], **options)
+
+
+async def test_due_messages_are_sent_once(db, org, other_org):
+    await enqueue(db, org, org.client, "Booked")
+    await enqueue(db, other_org, other_org.client, "Elsewhere")
+    sender = RecordingSender()
+
+    first = await deliver(db, org, sender, NOW)
+    second = await deliver(db, org, sender, NOW + MINUTE)
+
+    assert (first.sent, second.sent) == (1, 0)
+    assert [(message.to, message.subject) for message in sender.sent] == [
+        (org.client.user.email, "Booked")]
+    [message] = await messages_of(db, org)
+    assert (message.status, message.attempts, message.sent_at) == (
+        NotificationStatus.SENT, 1, NOW)
+    # the other organization's message waits for its own run
+    [waiting] = await messages_of(db, other_org)
+    assert waiting.status is NotificationStatus.PENDING
+
+
+async def test_a_failing_message_is_retried_with_backoff_then_failed_without_holding_back_others(
+    db, org
+):
+    # Given a message whose mailbox refuses it, queued before a good one
+    await enqueue(db, org, org.other_client, "Refused")
+    await enqueue(db, org, org.client, "Fine")
+    sender = RecordingSender(refuse={org.other_client.user.email})
+
+    # When delivery runs: now, too early for a retry, then whenever the retry is due
+    first = await deliver(db, org, sender, NOW, max_attempts=3)
+    too_early = await deliver(db, org, sender, NOW + MINUTE - timedelta(seconds=1),
+                              max_attempts=3)
+    second = await deliver(db, org, sender, NOW + MINUTE, max_attempts=3)
+    third = await deliver(db, org, sender, NOW + 3 * MINUTE, max_attempts=3)
+    after = await deliver(db, org, sender, NOW + 24 * 60 * MINUTE, max_attempts=3)
+
+    # Then the good message went out at once; the refused one was tried 1, 2 and 4 minutes
+    # apart, and is FAILED after its third attempt, with the last error kept
+    assert [(r.sent, r.retrying, r.failed) for r in (first, too_early, second, third, after)] == [
+        (1, 1, 0), (0, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]
+    refused, fine = await messages_of(db, org)
+    assert fine.status is NotificationStatus.SENT
+    assert (refused.status, refused.attempts) == (NotificationStatus.FAILED, 3)
+    assert refused.last_error == (
+        f"ConnectionError: mailbox {org.other_client.user.email} unavailable")
+    assert [message.subject for message in sender.sent] == ["Fine"]
+
+
+async def test_concurrent_deliveries_send_each_message_once(db, org):
+    for number in range(6):
+        await enqueue(db, org, org.client, f"Message {number}")
+    sender = RecordingSender()
+
+    await asyncio.gather(*(deliver(db, org, sender, NOW, batch_size=2) for _ in range(3)))
+
+    assert sorted(message.subject for message in sender.sent) == [
+        f"Message {number}" for number in range(6)]
+    assert {message.status for message in await messages_of(db, org)} == {NotificationStatus.SENT}
