@@ -1,0 +1,128 @@
+"""ASGI middleware of the server: a request id and an access log line per request, and a cap
+on the request body.
+
+Plain ASGI, not Starlette's BaseHTTPMiddleware: nothing is buffered, and websockets pass
+through untouched.
+"""
+
+import json
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logs import new_request_id, request_id
+from app.metrics import Metrics
+
+access_logger = logging.getLogger("app.access")
+
+KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+
+
+class RequestContext:
+    """Gives each request an id (the client's X-Request-ID if sane, else a new one), returns
+    it in the X-Request-ID response header, and logs the request once it is answered."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = _header(scope, b"x-request-id")
+        current = new_request_id(offered)
+        token = request_id.set(current)
+        started = time.perf_counter()
+        status = 500  # if the app fails before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", current.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            path = scope.get("path", "")
+            route = path if path in KNOWN_ROUTES else "other"
+            self.metrics.http_requests.labels(route, scope.get("method", ""), str(status)).inc()
+            if route not in ("/healthz", "/readyz", "/metrics"):  # probes would drown the log
+                access_logger.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "path": route if route == "other" else path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "client": (scope.get("client") or ("", 0))[0],
+                    },
+                )
+            request_id.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses a request body over `max_bytes` with 413, whether or not it says its length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"errors": [{
+            "message": f"The request body is larger than the limit of {self.max_bytes} bytes.",
+            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+        }]}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None

@@ -1,0 +1,157 @@
+"""Helpers of the security tests: objects of every kind in a fresh organization, on demand,
+and snapshots of everything an organization owns."""
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from app.api import ids
+from app.appointments import service as appointments
+from app.credits import ledger
+from app.db import Database
+from app.people import service as people
+from app.people.models import Professional, Role
+from app.scheduling import service as scheduling
+from app.scheduling.models import Weekday
+from tests.appointments.support import add_slot
+from tests.support import Member, Tenant
+
+WEEKDAYS = list(Weekday)
+
+
+class World:
+    """One organization and fresh objects of every kind, each made (committed) when asked for.
+
+    Every call makes a new object, so a test may change or delete what it gets.
+    """
+
+    def __init__(self, db: Database, org: Tenant) -> None:
+        self.db = db
+        self.org = org
+        self._slots = 0
+        self._rules = 0
+        self._other_profile_id: int | None = None
+        self.caller: Member | None = None  # who the case runs as (None: anonymous)
+
+    def member(self, key: str) -> Member:
+        return getattr(self.org, key)
+
+    async def profile_id(self, key: str = "professional") -> int:
+        """The professional profile of `professional` or `other_professional`."""
+        if key == "professional":
+            return self.org.professional_profile.id
+        if self._other_profile_id is None:
+            async with self.db.transaction(self.org.id, read_only=True) as session:
+                self._other_profile_id = await session.scalar(select(Professional.id).where(
+                    Professional.user_id == self.org.other_professional.user.id))
+        return self._other_profile_id
+
+    async def professional(self, key: str = "professional") -> str:
+        return ids.encode("Professional", await self.profile_id(key))
+
+    async def slot_pk(self, professional: str = "professional") -> int:
+        """A new AVAILABLE slot, some days ahead (inside the booking window)."""
+        self._slots += 1
+        starts = (datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+                  + timedelta(days=3, hours=self._slots))
+        slot = await add_slot(self.db, self.org, starts,
+                              professional_id=await self.profile_id(professional))
+        return slot.id
+
+    async def slot(self, professional: str = "professional") -> str:
+        return ids.encode("TimeSlot", await self.slot_pk(professional))
+
+    async def blocked_slot(self) -> str:
+        pk = await self.slot_pk()
+        async with self.db.transaction(self.org.id) as session:
+            await scheduling.block_time_slot(session, self.org.admin.principal, pk)
+        return ids.encode("TimeSlot", pk)
+
+    async def appointment_pk(self, client: str = "client", professional: str = "professional",
+                             *, private_notes: str | None = "Private: seen by the professional",
+                             confirmed: bool = False, slot_pk: int | None = None) -> int:
+        """A PRE_CONFIRMED (or CONFIRMED) appointment of `client` with `professional`."""
+        member = self.member(client)
+        slot_pk = slot_pk or await self.slot_pk(professional)
+        async with self.db.transaction(self.org.id) as session:
+            await ledger.purchase(session, user_id=member.user.id, credits=5,
+                                  amount_paid_cents=5000, currency="USD",
+                                  now=datetime.now(UTC), expires_at=None)
+            change = await appointments.book_time_slot(session, member.principal,
+                                                       slot_id=slot_pk)
+            pk = change.appointment.id
+            if confirmed:
+                await appointments.confirm_appointment(session, self.org.admin.principal, pk)
+            if private_notes is not None:
+                await session.execute(text("UPDATE appointments SET private_notes = :notes "
+                                           "WHERE id = :id"), {"notes": private_notes, "id": pk})
+        return pk
+
+    async def appointment(self, client: str = "client", professional: str = "professional",
+                          **options: Any) -> str:
+        return ids.encode("Appointment", await self.appointment_pk(client, professional, **options))
+
+    async def booked_slot(self, client: str = "client", professional: str = "professional") -> str:
+        """A slot holding a new appointment of `client` with `professional`."""
+        slot_pk = await self.slot_pk(professional)
+        await self.appointment_pk(client, professional, slot_pk=slot_pk)
+        return ids.encode("TimeSlot", slot_pk)
+
+    async def rule(self, professional: str = "professional") -> str:
+        """A new active weekly rule (each on its own weekday and hours, so none overlap)."""
+        self._rules += 1
+        weekday = WEEKDAYS[self._rules % 7]
+        hour = 6 + (self._rules // 7) * 3
+        async with self.db.transaction(self.org.id) as session:
+            rule = await scheduling.create_rule(
+                session, self.org.admin.principal, await self.profile_id(professional),
+                weekday=weekday, start_time=time(hour), end_time=time(hour + 2))
+        return ids.encode("AvailabilityRule", rule.id)
+
+    async def time_off(self, professional: str = "professional") -> str:
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=40 + self._rules)
+        self._rules += 1
+        async with self.db.transaction(self.org.id) as session:
+            created = await scheduling.create_time_off(
+                session, self.org.admin.principal, await self.profile_id(professional),
+                starts_at=starts, ends_at=starts + timedelta(hours=3), reason="Private: surgery")
+        return ids.encode("TimeOff", created.time_off.id)
+
+    async def purchase(self, client: str = "client", *, pending: bool = False) -> str:
+        """A purchase of `client`'s, recorded by the staff member."""
+        async with self.db.transaction(self.org.id) as session:
+            posting = await ledger.purchase(
+                session, user_id=self.member(client).user.id, credits=3, amount_paid_cents=3000,
+                currency="USD", now=datetime.now(UTC), expires_at=None, pending=pending,
+                created_by_id=self.org.staff.user.id)
+        return ids.encode("CreditTransaction", posting.transaction.id)
+
+    async def professional_user_without_profile(self) -> str:
+        async with self.db.transaction(self.org.id) as session:
+            user = await people.register_user(
+                session, email=f"new-pro-{self._slots}@{self.org.slug}.example",
+                first_name="New", last_name="Pro", phone="+1 555 0100",
+                role=Role.PROFESSIONAL, password=None)
+        self._slots += 1
+        return ids.encode("User", user.id)
+
+    def organization(self) -> str:
+        return ids.encode("Organization", self.org.id)
+
+
+async def organization_rows(db: Database, organization_id: int) -> dict[str, list[tuple]]:
+    """Every row the organization owns, table by table, read as the superuser (no RLS)."""
+    async with db.engine.connect() as connection:
+        tables = (await connection.execute(text(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = 'organization_id' "
+            "ORDER BY table_name"))).scalars().all()
+        snapshot = {"organizations": [tuple(row) for row in await connection.execute(
+            text("SELECT * FROM organizations WHERE id = :org"), {"org": organization_id})]}
+        for table in tables:
+            rows = await connection.execute(
+                text(f'SELECT * FROM "{table}" WHERE organization_id = :org ORDER BY 1, 2'),
+                {"org": organization_id})
+            snapshot[table] = sorted((tuple(row) for row in rows), key=repr)
+    return snapshot

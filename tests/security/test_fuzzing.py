@@ -1,0 +1,102 @@
+"""Schemathesis (GraphQL mode) against a live server: generated queries and mutations of every
+operation, sent as an organization's admin.
+
+Bounded (`EXAMPLES` documents in all), so it stays well under a minute. Nothing may come
+back as a 5xx or as a masked INTERNAL_SERVER_ERROR, no error may carry internals, and
+the organization's ledger invariants hold afterwards.
+"""
+
+import asyncio
+import re
+from datetime import UTC
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+
+from app.credits import invariants
+from tests.security.live_server import LiveServer
+from tests.security.support import World
+
+EXAMPLES = 200
+
+# Every code the API reports on purpose; anything else is a bug.
+KNOWN_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "TENANT_REQUIRED", "RATE_LIMITED", "NOT_FOUND",
+               "VALIDATION_FAILED"}
+INTERNALS = re.compile(r"Traceback|sqlalchemy|asyncpg|psycopg|File \"|Error\(|SELECT |INSERT ",
+                       re.IGNORECASE)
+
+
+@pytest.fixture
+def live_server(database_url, settings, tmp_path):
+    server = LiveServer(database_url, tmp_path, secret_key=settings.signing_key())
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def fuzz(url: str, token: str) -> int:
+    """Runs the generated documents; returns how many were sent."""
+    headers = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.graphql.from_url(f"{url}/graphql", headers=headers)
+    session = requests.Session()
+    sent = 0
+
+    # Derandomized: CI runs the same documents every time, so a failure is reproducible.
+    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                         phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @hypothesis.given(case=schema.as_strategy())
+    def run(case) -> None:
+        nonlocal sent
+        sent += 1
+        response = case.call(session=session, headers=headers, timeout=30)
+        assert response.status_code < 500, (case.body, response.text)
+        if response.status_code != 200:  # refused whole: bad JSON, a batch, a body too large
+            assert response.status_code in (400, 404, 413, 429), (case.body, response.text)
+            return
+        body = response.json()
+        for error in body.get("errors") or []:
+            code = (error.get("extensions") or {}).get("code")
+            # No code: the document itself was refused (a parse or validation error).
+            assert code is None or code in KNOWN_CODES, (case.body, body)
+            assert not INTERNALS.search(error["message"]), (case.body, body)
+
+    run()
+    return sent
+
+
+async def register_scalars(world: World) -> None:
+    """Strategies for our scalars, and IDs that are mostly real ones of the organization (random
+    ones only ever get NOT_FOUND). Registered process-wide; only this test uses schemathesis."""
+    org = world.org
+    real_ids = [org.admin.id, org.client.id, org.other_client.id, org.professional_id,
+                org.student_id, await world.slot(), await world.slot(), await world.rule(),
+                await world.time_off(), await world.appointment(),
+                await world.purchase(pending=True), world.organization()]
+    schemathesis.graphql.scalar(
+        "ID", st.one_of(st.sampled_from(real_ids), st.text(max_size=12)).map(nodes.String))
+    schemathesis.graphql.scalar("LocalTime", st.one_of(
+        st.times().map(lambda value: value.strftime("%H:%M")), st.text(max_size=6),
+    ).map(nodes.String))
+    schemathesis.graphql.scalar("DateTime", st.one_of(
+        st.datetimes(timezones=st.just(UTC)).map(lambda value: value.isoformat()),
+        st.text(max_size=25),
+    ).map(nodes.String))
+
+
+async def test_generated_documents_never_break_the_server(db, org, live_server):
+    await register_scalars(World(db, org))
+
+    sent = await asyncio.to_thread(fuzz, live_server.url, org.admin.token)
+
+    assert sent == EXAMPLES
+    async with db.transaction(org.id, read_only=True) as session:
+        report = await invariants.check(session)
+    assert report.violations == []
+    assert "Traceback" not in live_server.log()

@@ -1,0 +1,522 @@
+"""DOMAIN.md 2 ("Who may do what") as a table, checked for every operation and every role.
+
+`MATRIX` encodes the domain's matrix: one row per operation of the schema (some
+operations have several rows, `operation[case]`, for their interesting targets
+and for fields only some roles may see), and one expected outcome per caller:
+
+- `ok`: served;
+- an error code: refused with it, top-level (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND
+  for what the caller may not even see) or as the payload's first userError;
+- `visible` / `hidden`: a restricted field has its value / is null or empty;
+- for lists, which of the organization's objects come back.
+
+Every case runs in a fresh organization (tests/support.py: an admin, staff, two
+professionals, two clients, a student), so no case sees another's writes. The
+guard below fails when the served schema has an operation without a row.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from app.api.schema import schema
+from tests.security.support import World
+from tests.support import PASSWORD
+
+ADMIN, STAFF, PROFESSIONAL, CLIENT, ANONYMOUS = "ADMIN", "STAFF", "PROFESSIONAL", "CLIENT", "-"
+ROLES = (ADMIN, STAFF, PROFESSIONAL, CLIENT, ANONYMOUS)
+MEMBER_OF_ROLE = {ADMIN: "admin", STAFF: "staff", PROFESSIONAL: "professional", CLIENT: "client"}
+
+OK, VISIBLE, HIDDEN = "ok", "visible", "hidden"
+FORBIDDEN, NOT_FOUND, UNAUTHENTICATED = "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"
+# Execute and no-show need the start time to have passed; before it, a caller who may act
+# gets past the permission check to the state check.
+MAY_ACT_LATER = "INVALID_STATE_TRANSITION"
+
+
+def row(admin: Any, staff: Any, professional: Any, client: Any,
+        anonymous: Any = UNAUTHENTICATED) -> dict[str, Any]:
+    return {ADMIN: admin, STAFF: staff, PROFESSIONAL: professional, CLIENT: client,
+            ANONYMOUS: anonymous}
+
+
+EVERYONE = row(OK, OK, OK, OK)
+SCHEDULE_KEEPERS = row(OK, OK, OK, FORBIDDEN)  # the professional: their own schedule
+FRONT_DESK = row(OK, OK, FORBIDDEN, FORBIDDEN)
+ADMIN_ONLY = row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)
+APPOINTMENT_PARTIES = row(OK, OK, OK, OK)  # ADMIN, STAFF and the appointment's own
+NOT_THEIRS = row(OK, OK, NOT_FOUND, NOT_FOUND)  # another client's, with another professional
+ALL_USERS = "admin client other_client other_professional professional staff"
+
+MATRIX: dict[str, dict[str, Any]] = {
+    # ---- queries ------------------------------------------------------------------------
+    "node[Organization]": EVERYONE,
+    "node[User: another client]": row(OK, OK, NOT_FOUND, NOT_FOUND),
+    "node[User: a client of the professional]": row(OK, OK, OK, OK),  # the client: self
+    "node[Student: of the client]": row(OK, OK, NOT_FOUND, OK),
+    "node[Professional]": EVERYONE,
+    "node[AvailabilityRule]": EVERYONE,
+    "node[TimeOff]": EVERYONE,
+    "node[TimeSlot]": EVERYONE,
+    "node[Appointment: the client's with the professional]": APPOINTMENT_PARTIES,
+    "node[Appointment: another client's]": NOT_THEIRS,
+    "node[CreditTransaction: the client's]": row(OK, OK, FORBIDDEN, OK),
+    "node[CreditTransaction: another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    "me": EVERYONE,
+    "organization": EVERYONE,
+    "users": row(ALL_USERS, ALL_USERS, "client other_professional professional",
+                 "client other_professional professional"),
+    "professionals": EVERYONE,
+    "availability": EVERYONE,
+    "timeSlots": EVERYONE,
+    "appointments": row("another client's + the client's", "another client's + the client's",
+                        "the client's", "the client's"),
+    "creditBalance[own]": row(OK, OK, FORBIDDEN, OK),
+    "creditBalance[the client's]": row(OK, OK, FORBIDDEN, OK),
+    "creditBalance[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    "creditTransactions[own]": row(OK, OK, FORBIDDEN, OK),
+    "creditTransactions[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    # ---- restricted fields --------------------------------------------------------------
+    "Professional.licenseNumber[the professional's]": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
+    "Professional.licenseNumber[another professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
+    "Appointment.privateNotes": row(VISIBLE, HIDDEN, VISIBLE, HIDDEN),
+    "Appointment.creditTransactions": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
+    "User.creditBalance[the client's]": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
+    "User.students[the client's]": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
+    "TimeSlot.appointment[the client's]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
+    "TimeSlot.appointment[another client's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
+    "TimeOff.reason": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
+    "CreditTransaction.createdBy[staff, seen by the client]": row(VISIBLE, VISIBLE, FORBIDDEN,
+                                                                   HIDDEN),
+    # ---- mutations ----------------------------------------------------------------------
+    "login": row(OK, OK, OK, OK, anonymous=OK),
+    "updateOrganizationSettings": ADMIN_ONLY,
+    "createUser[CLIENT]": FRONT_DESK,
+    "createUser[ADMIN]": ADMIN_ONLY,
+    "updateUser[own name]": EVERYONE,
+    "updateUser[own role to ADMIN]": row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    "updateUser[another client's name]": row(OK, OK, NOT_FOUND, NOT_FOUND),
+    "updateUser[another client's role]": row(OK, FORBIDDEN, NOT_FOUND, NOT_FOUND),
+    "updateUser[deactivate another client]": row(OK, FORBIDDEN, NOT_FOUND, NOT_FOUND),
+    "createStudent[for the client]": row(OK, OK, FORBIDDEN, OK),
+    "createStudent[for another client]": row(OK, OK, FORBIDDEN, FORBIDDEN),
+    "createProfessional": FRONT_DESK,
+    "updateProfessional[bio]": SCHEDULE_KEEPERS,
+    "updateProfessional[creditCost]": FRONT_DESK,
+    "updateProfessional[another professional's bio]": FRONT_DESK,
+    "createAvailabilityRule": SCHEDULE_KEEPERS,
+    "createAvailabilityRule[another professional's]": FRONT_DESK,
+    "updateAvailabilityRule": SCHEDULE_KEEPERS,
+    "deleteAvailabilityRule": SCHEDULE_KEEPERS,
+    "createTimeOff": SCHEDULE_KEEPERS,
+    "deleteTimeOff": SCHEDULE_KEEPERS,
+    "generateTimeSlots": SCHEDULE_KEEPERS,
+    "generateTimeSlots[another professional's]": FRONT_DESK,
+    "blockTimeSlot": SCHEDULE_KEEPERS,
+    "unblockTimeSlot": SCHEDULE_KEEPERS,
+    "bookTimeSlot[for the client]": EVERYONE,
+    "bookTimeSlot[for another client]": row(OK, OK, OK, FORBIDDEN),
+    "bookTimeSlot[for the client, another professional's slot]": row(OK, OK, FORBIDDEN, OK),
+    "confirmAppointment": APPOINTMENT_PARTIES,
+    "confirmAppointment[another client's]": NOT_THEIRS,
+    "cancelAppointment": APPOINTMENT_PARTIES,
+    "cancelAppointment[another client's]": NOT_THEIRS,
+    "rescheduleAppointment": APPOINTMENT_PARTIES,
+    "rescheduleAppointment[another client's]": NOT_THEIRS,
+    "executeAppointment": row(MAY_ACT_LATER, FORBIDDEN, MAY_ACT_LATER, FORBIDDEN),
+    "markNoShow": row(MAY_ACT_LATER, MAY_ACT_LATER, MAY_ACT_LATER, FORBIDDEN),
+    "purchaseCredits": FRONT_DESK,
+    "completeCreditPurchase": FRONT_DESK,
+    "failCreditPurchase": FRONT_DESK,
+    "adjustCredits": ADMIN_ONLY,
+}
+
+
+# ---- how each row is asked --------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    document: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    judge: Callable[[dict], Any] | None = None  # default: `outcome`
+
+
+def outcome(body: dict) -> str:
+    """A top-level error's code, else the payload's first userError code, else `ok`."""
+    if body.get("errors"):
+        return body["errors"][0].get("extensions", {}).get("code") or body["errors"][0]["message"]
+    [payload] = body["data"].values()
+    if isinstance(payload, dict) and payload.get("userErrors"):
+        return payload["userErrors"][0]["code"]
+    return OK
+
+
+def shown(*path: str | int) -> Callable[[dict], str]:
+    """`visible` if the value at `path` under `data` is set (a non-empty list), else `hidden`."""
+
+    def judge(body: dict) -> str:
+        if body.get("errors"):
+            return outcome(body)
+        value: Any = body["data"]
+        for step in path:
+            value = value[step]
+        return VISIBLE if value not in (None, []) else HIDDEN
+
+    return judge
+
+
+def mutation(name: str, input_type: str, values: dict[str, Any]) -> Call:
+    return Call(f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+                f"{{ userErrors {{ code field }} }} }}", {"input": values})
+
+
+def by_id(name: str, global_id: str) -> Call:
+    return Call(f"mutation($id: ID!) {{ {name}(id: $id) {{ userErrors {{ code field }} }} }}",
+                {"id": global_id})
+
+
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+
+def node(global_id: str) -> Call:
+    return Call(NODE, {"id": global_id})
+
+
+async def users_case(w: World) -> Call:
+    await w.appointment()  # the professional sees the clients they have appointments with
+    names = {getattr(w.org, key).user.email: key for key in ALL_USERS.split()}
+    return Call("{ users(first: 100) { edges { node { email } } } }", judge=lambda body: (
+        outcome(body) if body.get("errors") else " ".join(sorted(
+            names[edge["node"]["email"]] for edge in body["data"]["users"]["edges"]))))
+
+
+async def appointments_case(w: World) -> Call:
+    labels = {await w.appointment(): "the client's",
+              await w.appointment("other_client", "other_professional"): "another client's"}
+    return Call("{ appointments(first: 100) { edges { node { id } } } }", judge=lambda body: (
+        outcome(body) if body.get("errors") else " + ".join(sorted(
+            labels[edge["node"]["id"]] for edge in body["data"]["appointments"]["edges"]))))
+
+
+async def availability_case(w: World) -> Call:
+    return Call("""query($ids: [ID!]!, $from: Date!, $to: Date!) {
+        availability(professionalIds: $ids, from: $from, to: $to) { days { slots { id } } } }""",
+                {"ids": [await w.professional()], "from": "2030-01-01", "to": "2030-01-31"})
+
+
+async def time_slots_case(w: World) -> Call:
+    await w.slot()
+    return Call("""query($id: ID!) { timeSlots(professionalId: $id,
+        from: "2030-01-01T00:00:00+00:00", to: "2030-01-31T00:00:00+00:00") { id status } }""",
+                {"id": await w.professional()})
+
+
+BALANCE = "query($userId: ID) { creditBalance(userId: $userId) { balance } }"
+TRANSACTIONS = "query($userId: ID) { creditTransactions(userId: $userId) { totalCount } }"
+
+
+async def login_case(w: World) -> Call:
+    return Call("""mutation($input: LoginInput!) { login(input: $input) {
+        token userErrors { code } } }""", {"input": {
+        "organization": w.org.slug, "email": w.org.client.user.email, "password": PASSWORD}},
+        judge=lambda body: outcome(body) if body.get("errors") or body["data"]["login"][
+            "userErrors"] else (OK if body["data"]["login"]["token"] else "no token"))
+
+
+def new_user(role: str) -> dict[str, Any]:
+    return {"email": f"new.{role.lower()}@example.com", "firstName": "New", "lastName": "Person",
+            "phone": "+1 555 2222", "role": role}
+
+
+def appointment_action(name: str, input_type: str = "AppointmentActionInput"):
+    async def case(w: World) -> Call:
+        return mutation(name, input_type, {"appointmentId": await w.appointment()})
+
+    return case
+
+
+def another_clients_appointment_action(name: str, input_type: str = "AppointmentActionInput"):
+    async def case(w: World) -> Call:
+        return mutation(name, input_type, {
+            "appointmentId": await w.appointment("other_client", "other_professional")})
+
+    return case
+
+
+async def rule_input(w: World, professional: str = "professional") -> dict[str, Any]:
+    return {"professionalId": await w.professional(professional), "weekday": "SUNDAY",
+            "startTime": "20:00", "endTime": "21:00"}
+
+
+async def generate_input(w: World, professional: str = "professional") -> dict[str, Any]:
+    await w.rule(professional)
+    return {"professionalId": await w.professional(professional), "from": "2030-01-01",
+            "to": "2030-01-14"}
+
+
+async def own_name_case(w: World) -> Call:
+    me = w.caller or w.org.client
+    return mutation("updateUser", "UpdateUserInput", {"id": me.id, "firstName": "Renamed"})
+
+
+async def own_role_case(w: World) -> Call:
+    me = w.caller or w.org.client
+    return mutation("updateUser", "UpdateUserInput", {"id": me.id, "role": "ADMIN"})
+
+
+async def slot_of_another_clients_appointment(w: World) -> Call:
+    return Call("query($id: ID!) { node(id: $id) { ... on TimeSlot { appointment { id } } } }",
+                {"id": await w.booked_slot("other_client", "other_professional")},
+                shown("node", "appointment"))
+
+
+async def reschedule_case(w: World) -> Call:
+    return mutation("rescheduleAppointment", "RescheduleAppointmentInput", {
+        "appointmentId": await w.appointment(), "newTimeSlotId": await w.slot()})
+
+
+async def reschedule_another_clients_case(w: World) -> Call:
+    return mutation("rescheduleAppointment", "RescheduleAppointmentInput", {
+        "appointmentId": await w.appointment("other_client", "other_professional"),
+        "newTimeSlotId": await w.slot("other_professional")})
+
+
+def confirmed_appointment_action(name: str):
+    async def case(w: World) -> Call:
+        return mutation(name, "AppointmentActionInput",
+                        {"appointmentId": await w.appointment(confirmed=True)})
+
+    return case
+
+
+CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
+    "node[Organization]": lambda w: _ready(node(w.organization())),
+    "node[User: another client]": lambda w: _ready(node(w.org.other_client.id)),
+    "node[User: a client of the professional]": lambda w: _after(
+        w.appointment(), node(w.org.client.id)),
+    "node[Student: of the client]": lambda w: _after(w.appointment(), node(w.org.student_id)),
+    "node[Professional]": lambda w: _ready(node(w.org.professional_id)),
+    "node[AvailabilityRule]": lambda w: _call(node, w.rule()),
+    "node[TimeOff]": lambda w: _call(node, w.time_off()),
+    "node[TimeSlot]": lambda w: _call(node, w.slot()),
+    "node[Appointment: the client's with the professional]": lambda w: _call(
+        node, w.appointment()),
+    "node[Appointment: another client's]": lambda w: _call(
+        node, w.appointment("other_client", "other_professional")),
+    "node[CreditTransaction: the client's]": lambda w: _call(node, w.purchase()),
+    "node[CreditTransaction: another client's]": lambda w: _call(
+        node, w.purchase("other_client")),
+    "me": lambda w: _ready(Call("{ me { id role } }")),
+    "organization": lambda w: _ready(Call("{ organization { slug settings { bookingWindowDays } } }")),
+    "users": users_case,
+    "professionals": lambda w: _ready(Call("{ professionals { edges { node { id } } } }")),
+    "availability": availability_case,
+    "timeSlots": time_slots_case,
+    "appointments": appointments_case,
+    "creditBalance[own]": lambda w: _ready(Call(BALANCE)),
+    "creditBalance[the client's]": lambda w: _ready(Call(BALANCE, {"userId": w.org.client.id})),
+    "creditBalance[another client's]": lambda w: _ready(
+        Call(BALANCE, {"userId": w.org.other_client.id})),
+    "creditTransactions[own]": lambda w: _ready(Call(TRANSACTIONS)),
+    "creditTransactions[another client's]": lambda w: _ready(
+        Call(TRANSACTIONS, {"userId": w.org.other_client.id})),
+
+    "Professional.licenseNumber[the professional's]": lambda w: _ready(Call(
+        "query($id: ID!) { node(id: $id) { ... on Professional { licenseNumber } } }",
+        {"id": w.org.professional_id}, shown("node", "licenseNumber"))),
+    "Professional.licenseNumber[another professional's]": lambda w: _call(
+        lambda global_id: Call(
+            "query($id: ID!) { node(id: $id) { ... on Professional { licenseNumber } } }",
+            {"id": global_id}, shown("node", "licenseNumber")),
+        w.professional("other_professional")),
+    "Appointment.privateNotes": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on Appointment { privateNotes } } }",
+        {"id": global_id}, shown("node", "privateNotes")), w.appointment()),
+    "Appointment.creditTransactions": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on Appointment { creditTransactions { id } } } }",
+        {"id": global_id}, shown("node", "creditTransactions")), w.appointment()),
+    "User.creditBalance[the client's]": lambda w: _after(w.appointment(), Call(
+        "query($id: ID!) { node(id: $id) { ... on User { creditBalance { balance } } } }",
+        {"id": w.org.client.id}, shown("node", "creditBalance"))),
+    "User.students[the client's]": lambda w: _after(w.appointment(), Call(
+        "query($id: ID!) { node(id: $id) { ... on User { students { id } } } }",
+        {"id": w.org.client.id}, shown("node", "students"))),
+    "TimeSlot.appointment[the client's]": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on Appointment { timeSlot { appointment { id } } } } }",
+        {"id": global_id}, shown("node", "timeSlot", "appointment")), w.appointment()),
+    "TimeSlot.appointment[another client's]": slot_of_another_clients_appointment,
+    "TimeOff.reason": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on TimeOff { reason } } }",
+        {"id": global_id}, shown("node", "reason")), w.time_off()),
+    "CreditTransaction.createdBy[staff, seen by the client]": lambda w: _call(
+        lambda global_id: Call(
+            "query($id: ID!) { node(id: $id) { ... on CreditTransaction { createdBy { id } } } }",
+            {"id": global_id}, shown("node", "createdBy")), w.purchase()),
+
+    "login": login_case,
+    "updateOrganizationSettings": lambda w: _ready(mutation(
+        "updateOrganizationSettings", "UpdateOrganizationSettingsInput", {"bookingWindowDays": 14})),
+    "createUser[CLIENT]": lambda w: _ready(mutation("createUser", "CreateUserInput",
+                                                    new_user("CLIENT"))),
+    "createUser[ADMIN]": lambda w: _ready(mutation("createUser", "CreateUserInput",
+                                                   new_user("ADMIN"))),
+    "updateUser[own name]": own_name_case,
+    "updateUser[own role to ADMIN]": own_role_case,
+    "updateUser[another client's name]": lambda w: _ready(mutation(
+        "updateUser", "UpdateUserInput", {"id": w.org.other_client.id, "firstName": "Renamed"})),
+    "updateUser[another client's role]": lambda w: _ready(mutation(
+        "updateUser", "UpdateUserInput", {"id": w.org.other_client.id, "role": "STAFF"})),
+    "updateUser[deactivate another client]": lambda w: _ready(mutation(
+        "updateUser", "UpdateUserInput", {"id": w.org.other_client.id, "active": False})),
+    "createStudent[for the client]": lambda w: _ready(mutation(
+        "createStudent", "CreateStudentInput",
+        {"guardianId": w.org.client.id, "firstName": "New", "lastName": "Student"})),
+    "createStudent[for another client]": lambda w: _ready(mutation(
+        "createStudent", "CreateStudentInput",
+        {"guardianId": w.org.other_client.id, "firstName": "New", "lastName": "Student"})),
+    "createProfessional": lambda w: _call(lambda user_id: mutation(
+        "createProfessional", "CreateProfessionalInput", {"userId": user_id}),
+        w.professional_user_without_profile()),
+    "updateProfessional[bio]": lambda w: _ready(mutation(
+        "updateProfessional", "UpdateProfessionalInput",
+        {"id": w.org.professional_id, "bio": "Updated"})),
+    "updateProfessional[creditCost]": lambda w: _ready(mutation(
+        "updateProfessional", "UpdateProfessionalInput",
+        {"id": w.org.professional_id, "creditCost": 3})),
+    "updateProfessional[another professional's bio]": lambda w: _call(lambda global_id: mutation(
+        "updateProfessional", "UpdateProfessionalInput", {"id": global_id, "bio": "Updated"}),
+        w.professional("other_professional")),
+    "createAvailabilityRule": lambda w: _call(lambda values: mutation(
+        "createAvailabilityRule", "CreateAvailabilityRuleInput", values), rule_input(w)),
+    "createAvailabilityRule[another professional's]": lambda w: _call(lambda values: mutation(
+        "createAvailabilityRule", "CreateAvailabilityRuleInput", values),
+        rule_input(w, "other_professional")),
+    "updateAvailabilityRule": lambda w: _call(lambda global_id: mutation(
+        "updateAvailabilityRule", "UpdateAvailabilityRuleInput",
+        {"id": global_id, "endTime": "23:00"}), w.rule()),
+    "deleteAvailabilityRule": lambda w: _call(
+        lambda global_id: by_id("deleteAvailabilityRule", global_id), w.rule()),
+    "createTimeOff": lambda w: _call(lambda professional_id: mutation(
+        "createTimeOff", "CreateTimeOffInput", {
+            "professionalId": professional_id, "startsAt": "2030-02-01T09:00:00+00:00",
+            "endsAt": "2030-02-01T12:00:00+00:00"}), w.professional()),
+    "deleteTimeOff": lambda w: _call(lambda global_id: by_id("deleteTimeOff", global_id),
+                                     w.time_off()),
+    "generateTimeSlots": lambda w: _call(lambda values: mutation(
+        "generateTimeSlots", "GenerateTimeSlotsInput", values), generate_input(w)),
+    "generateTimeSlots[another professional's]": lambda w: _call(lambda values: mutation(
+        "generateTimeSlots", "GenerateTimeSlotsInput", values),
+        generate_input(w, "other_professional")),
+    "blockTimeSlot": lambda w: _call(lambda global_id: by_id("blockTimeSlot", global_id),
+                                     w.slot()),
+    "unblockTimeSlot": lambda w: _call(lambda global_id: by_id("unblockTimeSlot", global_id),
+                                       w.blocked_slot()),
+    "bookTimeSlot[for the client]": lambda w: _call(lambda slot_id: mutation(
+        "bookTimeSlot", "BookTimeSlotInput", {"timeSlotId": slot_id, "clientId": w.org.client.id}),
+        _with_credits(w, "client", w.slot())),
+    "bookTimeSlot[for another client]": lambda w: _call(lambda slot_id: mutation(
+        "bookTimeSlot", "BookTimeSlotInput",
+        {"timeSlotId": slot_id, "clientId": w.org.other_client.id}),
+        _with_credits(w, "other_client", w.slot())),
+    "bookTimeSlot[for the client, another professional's slot]": lambda w: _call(
+        lambda slot_id: mutation("bookTimeSlot", "BookTimeSlotInput",
+                                 {"timeSlotId": slot_id, "clientId": w.org.client.id}),
+        _with_credits(w, "client", w.slot("other_professional"))),
+    "confirmAppointment": appointment_action("confirmAppointment"),
+    "confirmAppointment[another client's]": another_clients_appointment_action(
+        "confirmAppointment"),
+    "cancelAppointment": appointment_action("cancelAppointment", "CancelAppointmentInput"),
+    "cancelAppointment[another client's]": another_clients_appointment_action(
+        "cancelAppointment", "CancelAppointmentInput"),
+    "rescheduleAppointment": reschedule_case,
+    "rescheduleAppointment[another client's]": reschedule_another_clients_case,
+    "executeAppointment": confirmed_appointment_action("executeAppointment"),
+    "markNoShow": confirmed_appointment_action("markNoShow"),
+    "purchaseCredits": lambda w: _ready(mutation("purchaseCredits", "PurchaseCreditsInput", {
+        "userId": w.org.client.id, "credits": 5, "amountPaidCents": 5000})),
+    "completeCreditPurchase": lambda w: _call(lambda global_id: mutation(
+        "completeCreditPurchase", "SettleCreditPurchaseInput", {"transactionId": global_id}),
+        w.purchase(pending=True)),
+    "failCreditPurchase": lambda w: _call(lambda global_id: mutation(
+        "failCreditPurchase", "SettleCreditPurchaseInput",
+        {"transactionId": global_id, "failureReason": "Card declined"}),
+        w.purchase(pending=True)),
+    "adjustCredits": lambda w: _ready(mutation("adjustCredits", "AdjustCreditsInput", {
+        "userId": w.org.client.id, "amount": 2, "reason": "Goodwill"})),
+}
+
+
+async def _ready(call: Call) -> Call:
+    return call
+
+
+async def _after(setup: Awaitable[Any], call: Call) -> Call:
+    await setup
+    return call
+
+
+async def _call(make: Callable[[Any], Call], value: Awaitable[Any]) -> Call:
+    return make(await value)
+
+
+async def _with_credits(w: World, client: str, value: Awaitable[Any]) -> Any:
+    await w.purchase(client)
+    return await value
+
+
+# ---- the test -------------------------------------------------------------------------
+
+QUERY_FIELDS = {field["name"] for field in schema.execute_sync(
+    "{ __schema { queryType { fields { name } } } }").data["__schema"]["queryType"]["fields"]}
+
+# Reads change nothing, and an anonymous caller may change nothing, so those cases share
+# their organization (a row's, or one for every anonymous case) to keep the suite fast.
+# Every other case gets an organization of its own.
+_shared_worlds: dict[str, tuple[World, Call | None]] = {}
+
+
+def _reads_only(operation: str) -> bool:
+    return operation[0].isupper() or operation.split("[")[0] in QUERY_FIELDS
+
+
+async def _arrange(operation: str, role: str, tenants) -> tuple[World, Call]:
+    caller_key = MEMBER_OF_ROLE.get(role)
+    share_key = operation if _reads_only(operation) else (None if caller_key else "anonymous")
+    if share_key is None:
+        world = World(tenants.db, await tenants.create())
+        world.caller = getattr(world.org, caller_key)
+        return world, await CASES[operation](world)
+    if share_key not in _shared_worlds:
+        _shared_worlds[share_key] = (World(tenants.db, await tenants.create()), None)
+    world, call = _shared_worlds[share_key]
+    world.caller = getattr(world.org, caller_key) if caller_key else None
+    if call is None or not _reads_only(operation):
+        call = await CASES[operation](world)
+        if _reads_only(operation):
+            _shared_worlds[share_key] = (world, call)
+    return world, call
+
+
+@pytest.mark.parametrize(("operation", "role"),
+                         [(operation, role) for operation in MATRIX for role in ROLES])
+async def test_permission_matrix(api, tenants, operation, role):
+    world, call = await _arrange(operation, role, tenants)
+
+    body = await api.post(call.document, call.variables, as_=world.caller)
+
+    assert (call.judge or outcome)(body) == MATRIX[operation][role], body
+
+
+def test_every_operation_of_the_served_schema_has_a_row():
+    introspected = schema.execute_sync(
+        "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
+    served = {field["name"] for root in ("queryType", "mutationType")
+              for field in introspected.data["__schema"][root]["fields"]}
+    rows = {operation.split("[")[0] for operation in MATRIX if operation[0].islower()}
+
+    assert served - rows == set(), "operations without a row in MATRIX"
+    assert rows - served == set(), "rows of operations the schema does not serve"
+    assert set(CASES) == set(MATRIX), "every row needs a case, and every case a row"
