@@ -1,0 +1,86 @@
+"""GraphiQL in headless Chromium against `bookings serve --demo`: Run shows data at once.
+
+The browser part is graphiql.mjs (Playwright from npm, Debian's /usr/bin/chromium,
+CDN files answered from node_modules). The screenshot it takes is the CI artifact
+the README names.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.node_projects import ROOT, missing, node_project
+
+HERE = Path(__file__).resolve().parent
+SCREENSHOT = ROOT / "artifacts" / "graphiql.png"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_demo_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    # Its own embedded database and secret, and the page's default (CDN) assets.
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DATABASE_URL", "BOOKINGS_SECRET_KEY", "BOOKINGS_GRAPHIQL",
+                                  "BOOKINGS_GRAPHIQL_ASSETS_URL", "BOOKINGS_GRAPHIQL_ASSETS_DIR")}
+    environment.update(BOOKINGS_DATA_DIR=str(data_dir), BOOKINGS_ENV="development")
+    with log.open("w") as output:  # a file, not a pipe: a full pipe would stall the server
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
+            env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_ready(port: int, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"the server did not become ready:\n{log.read_text()}")
+
+
+def test_graphiql_runs_the_demo_query_in_chromium(tmp_path):
+    node = node_project(HERE)
+    if not os.access(CHROMIUM, os.X_OK):
+        missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    port, log = free_port(), tmp_path / "server.log"
+    SCREENSHOT.unlink(missing_ok=True)
+    server = start_demo_server(tmp_path / "data", port, log)
+    try:
+        wait_ready(port, server, log)
+        browser = subprocess.run(
+            [node, str(HERE / "graphiql.mjs")], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "GRAPHIQL_URL": f"http://127.0.0.1:{port}/graphql",
+                 "SCREENSHOT": str(SCREENSHOT), "CHROMIUM": str(CHROMIUM)})
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert browser.returncode == 0, f"{browser.stdout}\n{browser.stderr}"
+    assert "GraphiQL ran DemoNextWeek as David Parent" in browser.stdout
+    assert SCREENSHOT.stat().st_size > 20_000  # a rendered page, not a blank one
+
+    # The banner a person reads first names this very server.
+    banner = log.read_text()
+    for line in (f"URL:          http://127.0.0.1:{port}/graphql",
+                 "Environment:  development",
+                 f"Database:     embedded PostgreSQL in {tmp_path / 'data' / 'pgdata'}",
+                 "Worker:       in-process"):
+        assert line in banner, banner
