@@ -1,0 +1,281 @@
+"""The raw baseline: a minimal Starlette + asyncpg app that answers the read scenarios with
+the same bytes as the GraphQL server, running the same SQL under the same tenant setup.
+
+Per request it does what the server must do at the least: verify the bearer
+token, open a transaction, drop to the application role, set the tenant and
+look the caller up (the role comes from the database) in one statement, as
+app.db does, run the scenario's queries, and encode the answer. No GraphQL,
+no ORM, no DataLoaders: the ratio of our rate to this one is what the GraphQL
+layer costs.
+
+Run by the benchmark as `uvicorn bench.baseline:app` with DATABASE_URL and
+BOOKINGS_SECRET_KEY set, like the server.
+"""
+
+import base64
+import json
+import os
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import jwt
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.scheduling.generation import local_day_bounds
+
+APP_ROLE = "bookings_app"
+# The server's tenant setup (app/db.py): the role, the tenant and read-only, and the
+# caller's row, in one statement.
+ENTER_TENANT_AS_ACTOR = """
+    SELECT actor.id, actor.role, actor.active, actor.slug
+    FROM (SELECT set_config('role', $1, true),
+                 set_config('app.organization_id', $2, true) AS tenant,
+                 set_config('transaction_read_only', 'on', true)) AS setup
+    LEFT JOIN LATERAL (
+        SELECT users.id, users.role, users.active, organizations.slug
+        FROM users JOIN organizations ON organizations.id = users.organization_id
+        WHERE users.organization_id = NULLIF(setup.tenant, '')::bigint AND users.id = $3
+    ) AS actor ON true
+"""
+
+_pool: asyncpg.Pool | None = None
+_secret = os.environ.get("BOOKINGS_SECRET_KEY", "")
+
+
+class Refused(Exception):
+    pass
+
+
+def global_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def cursor(values: list) -> str:
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+
+
+def pk_of(gid: str) -> int:
+    padded = gid + "=" * (-len(gid) % 4)
+    return int(base64.urlsafe_b64decode(padded).decode().partition(":")[2])
+
+
+def endpoint(handler):
+    """Token, transaction, tenant, principal; then the scenario's own queries."""
+
+    async def serve(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        claims = jwt.decode(token, _secret, algorithms=["HS256"],
+                            options={"require": ["sub", "org", "exp", "iat"]})
+        organization_id, user_id = int(claims["org"]), int(claims["sub"])
+        variables = orjson.loads(await request.body()).get("variables") or {}
+        async with _pool.acquire() as connection, connection.transaction():
+            principal = await connection.fetchrow(ENTER_TENANT_AS_ACTOR, APP_ROLE,
+                                                  str(organization_id), user_id)
+            if principal["id"] is None or not principal["active"]:
+                raise Refused("unknown user")
+            data = await handler(connection, organization_id, principal, variables)
+        return Response(orjson.dumps({"data": data}), media_type="application/json")
+
+    return serve
+
+
+# ---- availability -------------------------------------------------------------------
+
+PROFESSIONALS = (
+    "SELECT id, user_id, title, specialization, credit_cost, time_zone, active"
+    " FROM professionals WHERE organization_id = $1 AND id = ANY($2::bigint[])"
+)
+ORGANIZATION = "SELECT minimum_notice_minutes, booking_window_days FROM organizations WHERE id = $1"
+AVAILABLE_SLOTS = """
+    SELECT slot.id, slot.professional_id, slot.starts_at, slot.ends_at
+    FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[])
+        AS window_ (professional_id, lower_, upper_)
+    JOIN time_slots AS slot
+      ON slot.organization_id = $1
+     AND slot.professional_id = window_.professional_id
+     AND slot.status = 'AVAILABLE'
+     AND slot.starts_at >= greatest(window_.lower_, $5)
+     AND slot.starts_at < window_.upper_
+     AND slot.starts_at <= $6
+    WHERE NOT EXISTS (
+        SELECT 1 FROM time_off
+        WHERE time_off.organization_id = $1
+          AND time_off.professional_id = slot.professional_id
+          AND time_off.period && slot.period)
+    ORDER BY slot.professional_id, slot.starts_at
+"""
+USER_NAMES = (
+    "SELECT id, first_name, last_name FROM users"
+    " WHERE organization_id = $1 AND id = ANY($2::bigint[])"
+)
+
+
+async def availability(connection, organization_id, principal, variables):
+    wanted = list(dict.fromkeys(pk_of(gid) for gid in variables["ids"]))
+    first_day, last_day = date.fromisoformat(variables["from"]), date.fromisoformat(variables["to"])
+    found = {row["id"]: row for row in await connection.fetch(PROFESSIONALS, organization_id,
+                                                                wanted)}
+    professionals = [found[pk] for pk in wanted]
+    organization = await connection.fetchrow(ORGANIZATION, organization_id)
+    now = datetime.now(UTC)
+    zones = {p["id"]: ZoneInfo(p["time_zone"]) for p in professionals}
+    windows = [(p["id"], *local_day_bounds(first_day, last_day, zones[p["id"]]))
+               for p in professionals if p["active"]]
+    slots = await connection.fetch(
+        AVAILABLE_SLOTS, organization_id, [w[0] for w in windows], [w[1] for w in windows],
+        [w[2] for w in windows], now + timedelta(minutes=organization["minimum_notice_minutes"]),
+        now + timedelta(days=organization["booking_window_days"]),
+    )
+    users = {row["id"]: row for row in await connection.fetch(
+        USER_NAMES, organization_id, list({p["user_id"] for p in professionals}))}
+    dates = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    days = {p["id"]: {day: [] for day in dates} for p in professionals}
+    for slot in slots:
+        local = slot["starts_at"].astimezone(zones[slot["professional_id"]]).date()
+        day = days[slot["professional_id"]].get(local)
+        if day is not None:
+            day.append({"id": global_id("TimeSlot", slot["id"]),
+                        "startsAt": slot["starts_at"].isoformat(),
+                        "endsAt": slot["ends_at"].isoformat()})
+    return {"availability": [
+        {
+            "professional": {
+                "id": global_id("Professional", p["id"]), "title": p["title"],
+                "specialization": p["specialization"], "creditCost": p["credit_cost"],
+                "user": {"firstName": users[p["user_id"]]["first_name"],
+                         "lastName": users[p["user_id"]]["last_name"]},
+            },
+            "timeZone": zones[p["id"]].key,
+            "days": [{"date": day.isoformat(), "slots": slots_of_day}
+                     for day, slots_of_day in days[p["id"]].items()],
+        }
+        for p in professionals
+    ]}
+
+
+# ---- credits --------------------------------------------------------------------------
+
+BALANCE = (
+    "SELECT balance, lifetime_purchased, lifetime_used, lifetime_refunded, updated_at"
+    " FROM credit_balances WHERE organization_id = $1 AND user_id = $2"
+)
+TRANSACTIONS = (
+    "SELECT id, type, status, amount, balance_after, description, created_at"
+    " FROM credit_transactions WHERE organization_id = $1 AND user_id = $2"
+    " ORDER BY created_at DESC, id DESC LIMIT $3"
+)
+
+
+async def credits(connection, organization_id, principal, variables):
+    user_id, first = principal["id"], 20
+    balance = await connection.fetchrow(BALANCE, organization_id, user_id)
+    rows = await connection.fetch(TRANSACTIONS, organization_id, user_id, first + 1)
+    page, more = rows[:first], len(rows) > first
+    edges = [
+        {"cursor": cursor([row["created_at"], row["id"]]),
+         "node": {"id": global_id("CreditTransaction", row["id"]), "type": row["type"],
+                  "status": row["status"], "amount": row["amount"],
+                  "balanceAfter": row["balance_after"], "description": row["description"],
+                  "createdAt": row["created_at"].isoformat()}}
+        for row in page
+    ]
+    return {
+        "creditBalance": {
+            "balance": balance["balance"], "lifetimePurchased": balance["lifetime_purchased"],
+            "lifetimeUsed": balance["lifetime_used"],
+            "lifetimeRefunded": balance["lifetime_refunded"],
+            "updatedAt": balance["updated_at"].isoformat(),
+        },
+        "creditTransactions": {
+            "edges": edges,
+            "pageInfo": {"hasNextPage": more,
+                         "endCursor": edges[-1]["cursor"] if edges else None},
+        },
+    }
+
+
+# ---- appointments ---------------------------------------------------------------------
+
+APPOINTMENTS = """
+    SELECT id, state, starts_at, ends_at, notes, client_id, student_id FROM appointments
+    WHERE organization_id = $1
+      AND professional_id = (SELECT id FROM professionals
+                             WHERE organization_id = $1 AND user_id = $2)
+      AND professional_id = $3 AND starts_at >= $4 AND starts_at < $5
+    ORDER BY starts_at, id LIMIT $6
+"""
+CLIENTS = (
+    "SELECT id, first_name, last_name, phone FROM users"
+    " WHERE organization_id = $1 AND id = ANY($2::bigint[])"
+)
+STUDENTS = (
+    "SELECT id, first_name, last_name FROM students"
+    " WHERE organization_id = $1 AND id = ANY($2::bigint[])"
+)
+
+
+async def appointments(connection, organization_id, principal, variables):
+    first = 100
+    rows = await connection.fetch(
+        APPOINTMENTS, organization_id, principal["id"], pk_of(variables["professionalId"]),
+        datetime.fromisoformat(variables["from"]), datetime.fromisoformat(variables["to"]),
+        first + 1,
+    )
+    page, more = rows[:first], len(rows) > first
+    clients = {row["id"]: row for row in await connection.fetch(
+        CLIENTS, organization_id, list({row["client_id"] for row in page}))}
+    students = {row["id"]: row for row in await connection.fetch(
+        STUDENTS, organization_id,
+        list({row["student_id"] for row in page if row["student_id"] is not None}))}
+    edges = []
+    for row in page:
+        client, student = clients[row["client_id"]], students.get(row["student_id"])
+        edges.append({"node": {
+            "id": global_id("Appointment", row["id"]), "state": row["state"],
+            "startsAt": row["starts_at"].isoformat(), "endsAt": row["ends_at"].isoformat(),
+            "notes": row["notes"],
+            "client": {"id": global_id("User", client["id"]), "firstName": client["first_name"],
+                       "lastName": client["last_name"], "phone": client["phone"]},
+            "student": None if student is None else {
+                "id": global_id("Student", student["id"]), "firstName": student["first_name"],
+                "lastName": student["last_name"]},
+        }})
+    end = cursor([page[-1]["starts_at"], page[-1]["id"]]) if page else None
+    return {"appointments": {"edges": edges,
+                             "pageInfo": {"hasNextPage": more, "endCursor": end}}}
+
+
+async def ping(_: Request) -> Response:
+    return Response(b"{}", media_type="application/json")
+
+
+@asynccontextmanager
+async def lifespan(_: Starlette):
+    global _pool
+    url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    size = int(os.environ.get("BOOKINGS_DB_POOL_SIZE", "10"))
+    _pool = await asyncpg.create_pool(url, min_size=size, max_size=2 * size)
+    yield
+    await _pool.close()
+
+
+app = Starlette(
+    routes=[
+        Route("/bench/availability", endpoint(availability), methods=["POST"]),
+        Route("/bench/credits", endpoint(credits), methods=["POST"]),
+        Route("/bench/appointments", endpoint(appointments), methods=["POST"]),
+        Route("/bench/ping", ping, methods=["POST"]),
+        Route("/healthz", ping),
+    ],
+    lifespan=lifespan,
+)
+
+# The statements each endpoint runs per request (BEGIN and COMMIT included), for the report.
+STATEMENTS = {"availability": 3 + 4, "credits": 3 + 2, "appointments": 3 + 3}

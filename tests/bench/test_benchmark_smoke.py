@@ -1,0 +1,36 @@
+"""The benchmark's smoke run (`python -m bench --quick`) in CI, so it cannot rot.
+
+It seeds a small dataset, starts `bookings serve` and the raw baseline, and
+drives every scenario for a fraction of a second. Times are never asserted
+(they depend on the machine); what must hold anywhere is asserted: no errors,
+the baseline answers the very same bytes, the race books each slot exactly
+once with balances and ledger intact, and no scenario runs more SQL
+statements than its budget (an N+1 would blow it).
+"""
+
+from bench.__main__ import Options, run
+
+# Statements per request, BEGIN and COMMIT/ROLLBACK included, whatever the answer's size.
+STATEMENT_BUDGET = {"availability": 7, "credits": 5, "appointments": 7, "bookings": 17}
+
+
+async def test_quick_benchmark_runs_clean_and_races_book_each_slot_once(postgres_admin_url,
+                                                                        tmp_path):
+    results = await run(Options.quick_run(output=tmp_path / "quick.json"),
+                        database_url=postgres_admin_url)
+
+    for read in results["reads"]:
+        assert read["ours"]["requests"] > 0 and read["baseline"]["requests"] > 0, read["name"]
+        assert (read["ours"]["errors"], read["baseline"]["errors"]) == (0, 0), read
+        assert read["identical_bytes"], f"{read['name']}: the baseline answers other bytes"
+    assert results["bookings"]["ours"]["requests"] > 0
+    assert results["bookings"]["ours"]["errors"] == 0, results["bookings"]
+    race = results["contention"]
+    assert race["failures"] == [] and race["unexpected_errors"] == 0, race
+    assert race["attempts"] == race["racers"] * race["rounds"]
+    assert results["ledger"]["violations"] == []
+    for entry in results["reads"] + [results["bookings"]]:
+        assert entry["statements"] is not None, entry["name"]
+        assert entry["statements"][1] <= STATEMENT_BUDGET[entry["name"]], entry
+    assert results["ok"]
+    assert (tmp_path / "quick.json").exists()
