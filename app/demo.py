@@ -26,11 +26,20 @@ class DemoLogin:
 
 
 @dataclass(frozen=True)
+class DemoProfessional:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class DemoOrganization:
     slug: str
     logins: list[DemoLogin]
     admin_token: str
     client_token: str
+    # Who the client token belongs to, and whom they can book: GraphiQL's demo document.
+    client_name: str = ""
+    professionals: tuple[DemoProfessional, ...] = ()
 
 
 _PEOPLE = [
@@ -73,6 +82,12 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
     async with db.transaction(organization.id, read_only=True) as session:
         admin = await people.find_user_by_email(session, "admin@demo.example")
         client = await people.find_user_by_email(session, "david@demo.example")
+        professionals = []
+        for email in _PROFILES:
+            user = await people.find_user_by_email(session, email)
+            profile = await people.find_professional_by_user(session, user.id)
+            professionals.append(
+                DemoProfessional(id=profile.id, name=f"{user.first_name} {user.last_name}"))
 
     lifetime = timedelta(minutes=settings.token_lifetime_minutes)
     secret = settings.signing_key()
@@ -83,6 +98,8 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
                                 role=admin.role, secret=secret, lifetime=lifetime),
         client_token=issue_token(user_id=client.id, organization_id=organization.id,
                                  role=client.role, secret=secret, lifetime=lifetime),
+        client_name=f"{client.first_name} {client.last_name}",
+        professionals=tuple(professionals),
     )
 
 

@@ -74,6 +74,20 @@ class Forbidden(AccessError):
     code = "FORBIDDEN"
 
 
+class RateLimited(AccessError):
+    """Too many attempts (e.g. failed logins of one account); try again after a while."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def extensions(self) -> dict[str, str | int]:
+        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}
+
+
 class InsufficientCredits(UserError):
     """The balance (or its unexpired lots) cannot cover a debit."""
 

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,9 @@ from app.errors import Unauthenticated
 from app.people.authentication import resolve_principal
 from app.tenancy import TenantRequired
 
+if TYPE_CHECKING:
+    from app.scheduling.feed import SlotFeed
+
 
 @dataclass
 class Context:
@@ -29,7 +33,17 @@ class Context:
     token_error: Unauthenticated | None
     organization_header: str | None
     loaders: Loaders = field(init=False)
+    # Websockets: the context lives as long as the connection, so each use of
+    # `reading()` gets its own short transaction instead of one kept open.
+    per_use_sessions: bool = False
+    # The live slot feed of this process (subscriptions), and the websocket
+    # connection_init payload, which may carry {"Authorization": "Bearer ..."}.
+    slot_feed: "SlotFeed | None" = None
+    connection_params: dict[str, Any] | None = None
     _principal: Principal | None = None
+    # Set by run_mutation: the request wrote, so it reads on the primary from then on, never
+    # on a replica that may lag behind its own write (DATABASE_READ_URL).
+    wrote: bool = False
     _read_session: AsyncSession | None = None
     # Sibling resolvers run concurrently, but one session (one connection) can
     # only run one statement at a time, so reads take turns.
@@ -40,24 +54,29 @@ class Context:
 
     @classmethod
     def for_request(cls, request: HTTPConnection, db: Database, settings: Settings) -> "Context":
-        claims, token_error = None, None
-        authorization = request.headers.get("authorization")
-        if authorization:
-            scheme, _, token = authorization.partition(" ")
-            try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise Unauthenticated("Use an `Authorization: Bearer <token>` header.")
-                claims = read_token(token.strip(), secret=settings.signing_key())
-            except Unauthenticated as error:
-                token_error = error
-        return cls(
+        context = cls(
             request=request,
             db=db,
             settings=settings,
-            claims=claims,
-            token_error=token_error,
+            claims=None,
+            token_error=None,
             organization_header=request.headers.get("x-organization"),
         )
+        authorization = request.headers.get("authorization")
+        if authorization:
+            context.authenticate(authorization)
+        return context
+
+    def authenticate(self, authorization: str) -> None:
+        """Takes the caller's identity from an `Authorization: Bearer <token>` value."""
+        self.claims, self.token_error, self._principal = None, None, None
+        scheme, _, token = authorization.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("Use an `Authorization: Bearer <token>` header.")
+            self.claims = read_token(token.strip(), secret=self.settings.signing_key())
+        except Unauthenticated as error:
+            self.token_error = error
 
     @property
     def organization_id(self) -> int:
@@ -69,24 +88,50 @@ class Context:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """The request's read-only session, opened on first use and kept until the request ends."""
+        """The request's read-only session, opened on first use and kept until the request ends
+        (on a websocket, a short read-only transaction for each use)."""
         async with self._session_lock:
+            # The caller's user is read with the tenant setup, in one round trip.
+            actor_id = self.claims.user_id if self.claims is not None else None
+            if self.per_use_sessions:
+                async with self.db.transaction(self.organization_id, read_only=True,
+                                               actor_id=actor_id, primary=self.wrote) as session:
+                    yield session
+                return
             if self._read_session is None:
-                self._read_session = self.db.session(self.organization_id, read_only=True)
+                self._read_session = self.db.session(self.organization_id, read_only=True,
+                                                     actor_id=actor_id, primary=self.wrote)
             yield self._read_session
 
-    async def principal(self) -> Principal:
-        """Who the request acts as; UNAUTHENTICATED without a valid token of an active user."""
+    async def principal(self, session: AsyncSession | None = None) -> Principal:
+        """Who the request acts as; UNAUTHENTICATED without a valid token of an active user.
+
+        Looked up once per request: in `session` if given (a mutation's own
+        transaction, which then needs no read transaction), else in the read session.
+        """
         if self._principal is None:
-            if self.token_error is not None:
-                raise self.token_error
-            if self.claims is None:
-                raise Unauthenticated("Authentication required: send `Authorization: Bearer <token>`.")
-            async with self.reading() as session:
-                self._principal = await resolve_principal(
-                    session, self.claims, organization_header=self.organization_header
-                )
+            self.require_authentication()
+            if session is not None:
+                self._principal = await self._resolve_principal(session)
+                return self._principal
+            async with self.reading() as read_session:
+                # Sibling fields ask at once: the first one looks it up, the others wait
+                # for the session and find it done.
+                if self._principal is None:
+                    self._principal = await self._resolve_principal(read_session)
         return self._principal
+
+    def require_authentication(self) -> None:
+        """UNAUTHENTICATED unless the request carries a valid token."""
+        if self.token_error is not None:
+            raise self.token_error
+        if self.claims is None:
+            raise Unauthenticated("Authentication required: send `Authorization: Bearer <token>`.")
+
+    async def _resolve_principal(self, session: AsyncSession) -> Principal:
+        return await resolve_principal(
+            session, self.claims, organization_header=self.organization_header
+        )
 
     async def close(self) -> None:
         if self._read_session is not None:

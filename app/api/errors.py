@@ -11,19 +11,26 @@ from strawberry.extensions import MaskErrors
 
 from app.api.context import Info
 from app.auth import Principal
+from app.db import is_unavailable
 from app.errors import AppError, UserError, UserErrorCode
 
 logger = logging.getLogger(__name__)
 
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+
 Payload = TypeVar("Payload")
 
-UserErrorCodeType = strawberry.enum(UserErrorCode, name="UserErrorCode")
+UserErrorCodeType = strawberry.enum(
+    UserErrorCode, name="UserErrorCode",
+    description="Stable codes of business-rule refusals, for clients to branch on.",
+)
 
 
 @strawberry.type(name="UserError", description="A business-rule refusal; nothing was written.")
 class UserErrorType:
-    code: UserErrorCodeType
-    message: str
+    code: UserErrorCodeType = strawberry.field(description="What kind of refusal, stably.")
+    message: str = strawberry.field(description="Says why, in English, for a person.")
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "endTime"].'
     )
@@ -44,10 +51,13 @@ async def run_mutation(
     the payload's `userErrors`; access errors propagate as top-level errors.
     """
     context = info.context
-    principal = await context.principal()
+    context.require_authentication()
+    context.wrote = True
     try:
-        async with context.db.transaction(context.organization_id) as session:
-            return await action(session, principal)
+        async with context.db.transaction(context.organization_id,
+                                          actor_id=context.claims.user_id) as session:
+            # In the mutation's own transaction: one connection and transaction, not two.
+            return await action(session, await context.principal(session))
     except UserError as error:
         return payload_type(user_errors=[UserErrorType.from_error(error)])
 
@@ -71,6 +81,13 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=_is_unexpected)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if is_unavailable(error.original_error):
+            # An outage, not a bug: one line per error, no traceback, and a code clients retry on.
+            logger.warning("database unavailable in %s: %r", error.path, error.original_error)
+            masked = super().anonymise_error(error)
+            masked.message = DATABASE_UNAVAILABLE_MESSAGE
+            masked.extensions = {"code": SERVICE_UNAVAILABLE}
+            return masked
         logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}

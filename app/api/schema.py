@@ -1,11 +1,16 @@
 """The root schema: each domain module contributes its Query and Mutation fields."""
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -16,6 +21,7 @@ from app.api.errors import MaskUnexpectedErrors
 from app.api.nodes import resolve_node
 from app.api.types import appointments, credits, organizations, people, scheduling
 from app.api.types.common import SCALARS, Node
+from app.api.types.subscriptions import Subscription
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -53,19 +59,61 @@ _NODE_TYPES = [
     credits.CreditTransactionType,
 ]
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    types=_NODE_TYPES,
-    config=StrawberryConfig(scalar_map=SCALARS),
-    extensions=[
-        # Classes or factories, never shared instances: an instance would carry
-        # state from one request into another.
-        MaskUnexpectedErrors,
-        ParserCache,
-        ValidationCache,
-        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    ],
-)
+MAX_BATCH_OPERATIONS = 10
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Strawberry's default logs every error, a client's typo included, at ERROR with a
+        # traceback: a flood any caller can cause. Each operation's error codes are logged by
+        # app/api/observability.py, and unexpected errors with their traceback by
+        # MaskUnexpectedErrors.
+        return None
+
+# The limiters' validation rules, made once. ValidationCache keys its cache on the rule
+# classes, and every QueryDepthLimiter or MaxAliasesLimiter makes classes of its own: a
+# fresh limiter per request made every request miss the cache and validate its document
+# again (a third of a small query's time).
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
+def build_schema(
+    *,
+    introspection: bool = True,
+    max_batch_operations: int = MAX_BATCH_OPERATIONS,
+    extensions: Sequence[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """The schema, with the server's limits; `create_app` builds one from the settings.
+
+    `max_batch_operations=0` refuses batched requests (a JSON array body) altogether.
+    """
+    return _Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=_NODE_TYPES,
+        config=StrawberryConfig(
+            scalar_map=SCALARS,
+            batching_config=(
+                {"max_operations": max_batch_operations} if max_batch_operations else None
+            ),
+        ),
+        extensions=[
+            # Classes or factories, never shared instances: an instance would carry
+            # state from one request into another.
+            MaskUnexpectedErrors,
+            ParserCache,
+            ValidationCache,
+            lambda: AddValidationRules(_LIMIT_RULES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            *([] if introspection else [DisableIntrospection]),
+            *extensions,
+        ],
+    )
+
+
+# The schema with default limits: what `bookings export-schema` writes and tests introspect.
+schema = build_schema()

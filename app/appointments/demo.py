@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments import service
 from app.auth import Principal
+from app.organizations import repository as organizations
 from app.people import repository as people
 from app.people.models import Professional
 from app.scheduling import repository as scheduling
@@ -44,6 +45,15 @@ async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None 
                                 role=carla.role)
     await service.cancel_appointment(session, carla_principal, cancelled.appointment.id,
                                      reason="Family trip", now=now)
+
+    # Booked a day ago and never confirmed: the worker's expiry job (which
+    # `serve --demo` runs) cancels it with a full refund, without anyone acting.
+    stale_slot = await _free_slot(session, maria, after=now + timedelta(days=8))
+    organization = await organizations.get_current(session)
+    await service.book_time_slot(
+        session, staff, slot_id=stale_slot.id, client_id=carla.id, notes="Never confirmed",
+        now=now - timedelta(hours=organization.pre_confirmation_ttl_hours + 1),
+    )
 
     # Last week: one session that took place and one the client missed.
     for days_ago, outcome in ((7, service.execute_appointment), (6, service.mark_no_show)):

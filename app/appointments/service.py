@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
-from app.appointments import repository
+from app.appointments import messages, repository
 from app.appointments.models import Appointment, AppointmentState
 from app.appointments.policy import (
     TRANSITIONS,
@@ -124,10 +124,26 @@ async def list_appointments(
     **filters: Any,
 ) -> pagination.Page[Appointment]:
     """Gets one page of the visible appointments, earliest start first."""
+    await _check_filter_targets(session, principal, filters.get("professional_id"),
+                                filters.get("client_id"))
     request = pagination.page_request(first, after, repository.APPOINTMENT_SORT_KEY)
     statement = appointments_query(session, principal, **filters)
     return await pagination.fetch_page(session, statement, request,
                                        repository.APPOINTMENT_SORT_KEY)
+
+
+async def _check_filter_targets(
+    session: AsyncSession, principal: Principal, professional_id: int | None,
+    client_id: int | None,
+) -> None:
+    # A filter naming someone the caller cannot see (another organization's, above all)
+    # is NOT_FOUND, as that ID is everywhere else, rather than an empty list.
+    if professional_id is not None and await people.get_professional(
+            session, professional_id) is None:
+        raise NotFound("No such professional.", field=["filter", "professionalId"])
+    if client_id is not None and await people.get_visible_user(
+            session, principal, client_id) is None:
+        raise NotFound("No such client.", field=["filter", "clientId"])
 
 
 def cancellation_preview(
@@ -158,6 +174,9 @@ async def book_time_slot(
     """
     now = _now(now)
     client_id = principal.user_id if client_id is None else client_id
+    # The session's identity map holds objects weakly: kept alive here, `_once` finds what
+    # `perform` made in it instead of reading it back (three statements per booking).
+    made: list[object] = []
 
     async def perform() -> idempotency.Result:
         slot = await scheduling.get_slot(session, slot_id)
@@ -192,6 +211,8 @@ async def book_time_slot(
             appointment_id=appointment.id, created_by_id=principal.user_id,
             description="Booking",
         )
+        await messages.tell_client(session, appointment, messages.Event.BOOKED)
+        made.extend([appointment, posting.transaction, posting.balance])
         return {"appointment_id": appointment.id, "credit_transaction_id": posting.transaction.id}
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
@@ -275,6 +296,7 @@ async def confirm_appointment(
     appointment = await _transition(session, principal, appointment_id, Action.CONFIRM, now)
     appointment.confirmed_at = now
     await _apply_notes(session, principal, appointment, notes)
+    await messages.tell_client(session, appointment, messages.Event.CONFIRMED)
     return AppointmentChange(appointment, None, None)
 
 
@@ -367,6 +389,7 @@ async def cancel_appointment(
             session, appointment, decide_cancellation(appointment, principal.role, now), now,
             cancelled_by_id=principal.user_id,
             reason=validation.optional_text(reason, ["input", "reason"], max_length=500),
+            event=messages.Event.CANCELLED,
         )
         return {"appointment_id": appointment.id,
                 "credit_transaction_id": posting.transaction.id if posting else None}
@@ -391,7 +414,8 @@ async def expire_unconfirmed_bookings(session: AsyncSession, *, now: datetime) -
         if appointment is None or appointment.state is not AppointmentState.PRE_CONFIRMED:
             continue  # confirmed or cancelled meanwhile
         await _cancel(session, appointment, decide_cancellation(appointment, None, now), now,
-                      cancelled_by_id=None, reason="Expired: not confirmed in time.")
+                      cancelled_by_id=None, reason="Expired: not confirmed in time.",
+                      event=messages.Event.EXPIRED)
         expired.append(appointment.id)
     return expired
 
@@ -404,6 +428,7 @@ async def _cancel(
     *,
     cancelled_by_id: int | None,
     reason: str | None,
+    event: messages.Event,
 ) -> Posting | None:
     if not decision.allowed:
         raise InvalidStateTransition(decision.reason or "This appointment cannot be cancelled.",
@@ -414,10 +439,13 @@ async def _cancel(
     appointment.cancellation_reason = reason
     await session.flush()  # the slot's live appointment is gone before the slot is freed
     await _free_slot(session, appointment.time_slot_id)
-    if decision.refund_credits == 0:
-        return None
-    return await _refund(session, appointment, now, refunded_by_id=cancelled_by_id,
-                         description="Cancellation refund")
+    posting = None
+    if decision.refund_credits:
+        posting = await _refund(session, appointment, now, refunded_by_id=cancelled_by_id,
+                                description="Cancellation refund")
+    await messages.tell_client(session, appointment, event,
+                               refunded=posting.transaction.amount if posting else 0)
+    return posting
 
 
 async def _refund(
@@ -497,6 +525,7 @@ async def reschedule_appointment(
         await session.flush()
         await _free_slot(session, old_slot_id)
         posting = await _settle_price_change(session, principal, appointment, now)
+        await messages.tell_client(session, appointment, messages.Event.RESCHEDULED)
         return {"appointment_id": appointment.id,
                 "credit_transaction_id": posting.transaction.id if posting else None}
 

@@ -40,6 +40,12 @@ async def get_balance(
     session: AsyncSession, principal: Principal, user_id: int | None = None
 ) -> CreditBalance:
     """Gets a client's balance (default: the caller's); zero if they never had credits."""
+    if user_id is None or user_id == principal.user_id:
+        # The caller's own: resolving the principal already found them, so their user
+        # row is read only to build the zero balance of someone who never had credits.
+        _check_may_see_credits(principal)
+        balance = await repository.get_balance(session, principal.user_id)
+        return balance or empty_balance(await people.get_user(session, principal.user_id))
     user = await _visible_user(session, principal, user_id, field=["userId"])
     return await repository.get_balance(session, user.id) or empty_balance(user)
 

@@ -17,3 +17,8 @@ async def get_current(session: AsyncSession) -> Organization:
 async def find_by_slug(session: AsyncSession, slug: str) -> Organization | None:
     """Organizations are readable before a tenant is known (login, CLI)."""
     return await session.scalar(select(Organization).where(Organization.slug == slug))
+
+
+async def get_all_ids(session: AsyncSession) -> list[int]:
+    """Every organization's id, for jobs that visit each tenant in turn."""
+    return list(await session.scalars(select(Organization.id).order_by(Organization.id)))

@@ -3,16 +3,17 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal, TokenClaims, issue_token, verify_password
-from app.db import Database
+from app.db import ACTOR_ROW_KEY, Database
 from app.errors import Forbidden, Unauthenticated, ValidationFailed
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
-from app.people import repository
-from app.people.models import User
+from app.people import login_throttle, repository
+from app.people.login_throttle import LoginThrottle
+from app.people.models import Role, User
 from app.tenancy import current_organization_id
 
 
@@ -36,8 +37,20 @@ async def log_in(
     password: str,
     secret: str,
     token_lifetime: timedelta,
+    throttle: LoginThrottle | None = None,
 ) -> LoggedIn:
-    """Checks the credentials and issues a bearer token for the user."""
+    """Checks the credentials and issues a bearer token for the user.
+
+    With a `throttle`, an account that failed too often is refused (RATE_LIMITED)
+    before its password is even checked, whether or not the account exists.
+    """
+    key = login_throttle.account_key(organization_slug, email)
+    if throttle is not None:
+        # Its own committed transaction: the attempt counts even though the login fails.
+        async with db.transaction(None) as session:
+            refusal = await login_throttle.count_attempt(session, key, throttle)
+        if refusal is not None:
+            raise refusal
     async with db.transaction(None, read_only=True) as session:
         organization = await organizations.find_by_slug(session, organization_slug.strip().lower())
     user = None
@@ -48,6 +61,9 @@ async def log_in(
     if not verify_password(password_hash, password):
         raise InvalidCredentials()
     assert user is not None and organization is not None
+    if throttle is not None:
+        async with db.transaction(None) as session:
+            await login_throttle.clear(session, key)
     token = issue_token(
         user_id=user.id,
         organization_id=organization.id,
@@ -58,6 +74,15 @@ async def log_in(
     return LoggedIn(user=user, token=token)
 
 
+# Built once: every request runs it, and building a statement and its cache key on every
+# call cost about as much as running it.
+_PRINCIPAL = (
+    select(User.id, User.role, User.active, Organization.slug)
+    .join(Organization, Organization.id == User.organization_id)
+    .where(User.organization_id == bindparam("organization_id"), User.id == bindparam("user_id"))
+)
+
+
 async def resolve_principal(
     session: AsyncSession, claims: TokenClaims, *, organization_header: str | None
 ) -> Principal:
@@ -66,18 +91,19 @@ async def resolve_principal(
     The role comes from the database, not the token, so a role change or a
     deactivation takes effect on the next request.
     """
-    row = (
-        await session.execute(
-            select(User.id, User.role, User.active, Organization.slug)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(
-                User.organization_id == current_organization_id(session),
-                User.id == claims.user_id,
+    await session.connection()  # begins the transaction, if not yet: its setup may read the user
+    fetched = session.info.get(ACTOR_ROW_KEY)
+    if fetched is not None and fetched[0] == claims.user_id:
+        row = fetched[1]  # read with the tenant setup, in the same round trip
+    else:
+        row = (
+            await session.execute(
+                _PRINCIPAL,
+                {"organization_id": current_organization_id(session), "user_id": claims.user_id},
             )
-        )
-    ).one_or_none()
+        ).one_or_none()
     if row is None or not row.active:
         raise Unauthenticated("The token's user does not exist or is deactivated.")
     if organization_header is not None and organization_header.strip().lower() != row.slug:
         raise Forbidden("The X-Organization header names another organization than the token.")
-    return Principal(user_id=row.id, organization_id=claims.organization_id, role=row.role)
+    return Principal(user_id=row.id, organization_id=claims.organization_id, role=Role(row.role))

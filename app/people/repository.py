@@ -2,7 +2,18 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Select,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
@@ -13,15 +24,31 @@ USER_SORT_KEY = (User.id,)
 PROFESSIONAL_SORT_KEY = (Professional.id,)
 
 
+def _by_ids(entity: type) -> Select:
+    """The statement of a batch load by id (DataLoaders), built once: building a statement
+    and its cache key on every call cost about as much as running it."""
+    return select(entity).where(
+        entity.organization_id == bindparam("organization_id"),
+        entity.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
+    )
+
+
+_USERS_BY_ID = _by_ids(User)
+_PROFESSIONALS_BY_ID = _by_ids(Professional)
+_STUDENTS_BY_ID = _by_ids(Student)
+
+
+async def _get_by_ids(session: AsyncSession, statement: Select, ids: Iterable[int]) -> list:
+    parameters = {"organization_id": current_organization_id(session), "ids": list(set(ids))}
+    return list(await session.scalars(statement, parameters))
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, (current_organization_id(session), user_id))
 
 
 async def get_users(session: AsyncSession, user_ids: Iterable[int]) -> list[User]:
-    statement = select(User).where(
-        User.organization_id == current_organization_id(session), User.id.in_(set(user_ids))
-    )
-    return list(await session.scalars(statement))
+    return await _get_by_ids(session, _USERS_BY_ID, user_ids)
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -85,11 +112,7 @@ async def get_professional(session: AsyncSession, professional_id: int) -> Profe
 
 
 async def get_professionals(session: AsyncSession, ids: Iterable[int]) -> list[Professional]:
-    statement = select(Professional).where(
-        Professional.organization_id == current_organization_id(session),
-        Professional.id.in_(set(ids)),
-    )
-    return list(await session.scalars(statement))
+    return await _get_by_ids(session, _PROFESSIONALS_BY_ID, ids)
 
 
 async def find_professional_by_user(session: AsyncSession, user_id: int) -> Professional | None:
@@ -116,10 +139,7 @@ async def get_student(session: AsyncSession, student_id: int) -> Student | None:
 
 
 async def get_students(session: AsyncSession, ids: Iterable[int]) -> list[Student]:
-    statement = select(Student).where(
-        Student.organization_id == current_organization_id(session), Student.id.in_(set(ids))
-    )
-    return list(await session.scalars(statement))
+    return await _get_by_ids(session, _STUDENTS_BY_ID, ids)
 
 
 async def get_students_of_guardians(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
@@ -19,7 +20,6 @@ from app.people import repository as people
 from app.people.models import Professional
 from app.scheduling import repository
 from app.scheduling.generation import local_day_bounds
-from app.scheduling.models import TimeSlot
 from app.scheduling.service import MAX_SLOT_RANGE_DAYS, check_date_range
 
 MAX_PROFESSIONALS = 100
@@ -28,7 +28,8 @@ MAX_PROFESSIONALS = 100
 @dataclass(frozen=True, slots=True)
 class AvailabilityDay:
     date: date  # local date in the availability's zone
-    slots: list[TimeSlot] = field(default_factory=list)
+    # Rows with a TimeSlot's id, professional_id, starts_at, ends_at and status.
+    slots: list[Row] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ async def get_availability(
 def _by_local_date(
     professionals: list[Professional],
     zones: dict[int, ZoneInfo],
-    slots: list[TimeSlot],
+    slots: list[Row],
     first_day: date,
     last_day: date,
 ) -> list[ProfessionalAvailability]:

@@ -3,9 +3,21 @@
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, DateTime, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    Row,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.scheduling.events import notify_slots_changed
 from app.scheduling.generation import SlotPeriod
 from app.scheduling.models import (
     AvailabilityRule,
@@ -161,6 +173,7 @@ _INSERT_SLOTS = text(
             WHERE time_off.organization_id = :organization_id
               AND time_off.professional_id = :professional_id
               AND time_off.period && tstzrange(candidate.starts_at, candidate.ends_at, '[)'))
+    RETURNING id
     """
 ).bindparams(
     bindparam("rule_ids", type_=ARRAY(BigInteger)),
@@ -190,7 +203,9 @@ async def insert_available_slots(
             "ends": [period.ends_at for _, period in candidates],
         },
     )
-    return result.rowcount
+    inserted = list(result.scalars())
+    await notify_slots_changed(session, professional_id=professional_id, slot_ids=inserted)
+    return len(inserted)
 
 
 async def get_future_available_slots_of_rule(
@@ -216,9 +231,10 @@ async def delete_available_slots(session: AsyncSession, slot_ids: Sequence[int])
             TimeSlot.id.in_(slot_ids),
             TimeSlot.status == TimeSlotStatus.AVAILABLE,
         )
+        .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return await _notify_changed(session, result.all())
 
 
 async def block_slots_for_time_off(
@@ -236,9 +252,10 @@ async def block_slots_for_time_off(
         .values(
             status=TimeSlotStatus.BLOCKED, block_reason=BlockReason.TIME_OFF, updated_at=func.now()
         )
+        .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return await _notify_changed(session, result.all())
 
 
 async def unblock_slots_of_time_off(
@@ -264,9 +281,10 @@ async def unblock_slots_of_time_off(
             ~other_time_off,
         )
         .values(status=TimeSlotStatus.AVAILABLE, block_reason=None, updated_at=func.now())
+        .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return await _notify_changed(session, result.all())
 
 
 async def overlaps_time_off(session: AsyncSession, slot: TimeSlot) -> bool:
@@ -302,12 +320,26 @@ async def set_slot_status(
         .returning(TimeSlot)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
-    return await session.scalar(statement)
+    slot = await session.scalar(statement)
+    if slot is not None:
+        await notify_slots_changed(session, professional_id=slot.professional_id,
+                                   slot_ids=[slot.id])
+    return slot
+
+
+async def _notify_changed(session: AsyncSession, changed: Sequence[tuple[int, int]]) -> int:
+    """Announces changed (slot id, professional id) rows; returns how many there were."""
+    by_professional: dict[int, list[int]] = {}
+    for slot_id, professional_id in changed:
+        by_professional.setdefault(professional_id, []).append(slot_id)
+    for professional_id, slot_ids in by_professional.items():
+        await notify_slots_changed(session, professional_id=professional_id, slot_ids=slot_ids)
+    return len(changed)
 
 
 _AVAILABLE_SLOTS = text(
     """
-    SELECT slot.*
+    SELECT slot.id, slot.professional_id, slot.starts_at, slot.ends_at, slot.status
     FROM unnest(:professional_ids, :lowers, :uppers) AS window_ (professional_id, lower_, upper_)
     JOIN time_slots AS slot
       ON slot.organization_id = :organization_id
@@ -329,7 +361,8 @@ _AVAILABLE_SLOTS = text(
     bindparam("uppers", type_=ARRAY(DateTime(timezone=True))),
     bindparam("earliest", type_=DateTime(timezone=True)),
     bindparam("latest", type_=DateTime(timezone=True)),
-)
+).columns(*(TimeSlot.__table__.c[name]
+            for name in ("id", "professional_id", "starts_at", "ends_at", "status")))
 
 
 async def get_bookable_slots(
@@ -338,15 +371,17 @@ async def get_bookable_slots(
     *,
     earliest: datetime,
     latest: datetime,
-) -> list[TimeSlot]:
+) -> list[Row]:
     """AVAILABLE slots outside time off, starting in each professional's [lower, upper) window
     and in [earliest, latest]; one statement for any number of professionals and slots.
+
+    Rows (id, professional_id, starts_at, ends_at, status), not TimeSlot objects: a calendar
+    asks for hundreds, and building ORM objects cost more than the rest of the request.
     """
     if not windows:
         return []
-    statement = select(TimeSlot).from_statement(_AVAILABLE_SLOTS)
-    result = await session.scalars(
-        statement,
+    result = await session.execute(
+        _AVAILABLE_SLOTS,
         {
             "organization_id": current_organization_id(session),
             "professional_ids": [professional_id for professional_id, _, _ in windows],
@@ -361,3 +396,19 @@ async def get_bookable_slots(
 
 def _period(starts: datetime, ends: datetime):
     return func.tstzrange(starts, ends, "[)")
+
+
+# ---- background refresh -------------------------------------------------------
+
+
+async def defer_slot_refresh(session: AsyncSession, *, professional_id: int) -> None:
+    """Queues slot generation for the professional, committed with the caller's transaction.
+
+    Only inserts a job row (see migration 0005), so it works whether or not a
+    worker runs; one pending refresh per professional is enough, so repeated
+    calls before a worker gets to it add nothing.
+    """
+    await session.execute(
+        text("SELECT bookings_defer_slot_refresh(:professional_id)"),
+        {"professional_id": professional_id},
+    )

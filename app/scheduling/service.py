@@ -111,6 +111,7 @@ async def create_rule(
     _check_rule(rule)
     session.add(rule)
     await _flush_rule(session)
+    await repository.defer_slot_refresh(session, professional_id=professional_id)
     return rule
 
 
@@ -149,6 +150,7 @@ async def update_rule(
     _check_rule(rule)
     await _flush_rule(session)
     await _remove_unfit_slots(session, rule, professional, _now(now))
+    await repository.defer_slot_refresh(session, professional_id=professional.id)
     return rule
 
 
@@ -163,6 +165,7 @@ async def delete_rule(
     await _remove_unfit_slots(session, rule, professional, _now(now), keep_fitting=False)
     await session.delete(rule)
     await session.flush()
+    await repository.defer_slot_refresh(session, professional_id=professional.id)
     return rule_id
 
 
@@ -292,6 +295,8 @@ async def delete_time_off(session: AsyncSession, principal: Principal, time_off_
     await session.flush()
     await repository.unblock_slots_of_time_off(session, professional.id,
                                                time_off.starts_at, time_off.ends_at)
+    # Generation skipped the time off's hours: the refresh fills them in.
+    await repository.defer_slot_refresh(session, professional_id=professional.id)
     return time_off_id
 
 

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import jwt
+import pytest
 
 from tests.support import PASSWORD, error_codes
 
@@ -117,3 +118,25 @@ async def test_role_comes_from_the_database_not_the_token(api, org):
 
     body = await api.post(promote, {"id": org.client.id}, as_=org.staff)
     assert error_codes(body) == ["FORBIDDEN"]
+
+
+async def test_token_re_signed_for_another_organization_is_refused(api, org, other_org, settings):
+    """Even with the signing key, naming another organization finds no such user there."""
+    moved = jwt.encode({"sub": str(org.admin.user.id), "org": other_org.id, "role": "ADMIN",
+                        "iat": 1, "exp": 4102444800}, settings.signing_key(), algorithm="HS256")
+    body = await api.post(ME, token=moved)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+async def test_token_of_another_algorithm_is_refused(api, org, settings, algorithm):
+    other = jwt.encode({"sub": str(org.admin.user.id), "org": org.id, "role": "ADMIN",
+                        "iat": 1, "exp": 4102444800}, settings.signing_key(), algorithm=algorithm)
+    assert error_codes(await api.post(ME, token=other)) == ["UNAUTHENTICATED"]
+
+
+async def test_token_without_expiry_is_refused(api, org, settings):
+    forever = jwt.encode({"sub": str(org.admin.user.id), "org": org.id, "role": "ADMIN",
+                          "iat": 1}, settings.signing_key(), algorithm="HS256")
+    assert error_codes(await api.post(ME, token=forever)) == ["UNAUTHENTICATED"]

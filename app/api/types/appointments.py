@@ -9,7 +9,7 @@ from app.api import ids
 from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.nodes import node_resolver
-from app.api.types.common import Connection, Node
+from app.api.types.common import IDEMPOTENCY_KEY, USER_ERRORS, Connection, Node
 from app.api.types.credits import CreditBalanceType, CreditTransactionType
 from app.api.types.people import ProfessionalType, StudentType, UserType
 from app.api.types.scheduling import TimeSlotType
@@ -29,8 +29,10 @@ AppointmentStateType = strawberry.enum(
 @strawberry.type(description="What cancelling now would do, as cancelling itself decides it.")
 class CancellationPreview:
     refund_credits: int = strawberry.field(description="Credits that cancelling now would return.")
-    refundable_until: datetime
-    allowed: bool
+    refundable_until: datetime = strawberry.field(
+        description="A client cancelling until then gets a full refund."
+    )
+    allowed: bool = strawberry.field(description="Whether the caller may cancel it now.")
     reason: str | None = strawberry.field(
         description="Why cancelling is refused, or why it returns nothing."
     )
@@ -38,19 +40,21 @@ class CancellationPreview:
 
 @strawberry.type(name="Appointment", description="A client's booking of one time slot.")
 class AppointmentType(Node):
-    starts_at: datetime
-    ends_at: datetime
-    state: AppointmentStateType
+    starts_at: datetime = strawberry.field(description="When the session starts.")
+    ends_at: datetime = strawberry.field(description="When the session ends.")
+    state: AppointmentStateType = strawberry.field(description="Where it is in its lifecycle.")
     credit_cost: int = strawberry.field(description="Credits it cost, as priced at booking.")
     refundable_until: datetime = strawberry.field(
         description="A client cancelling until then gets a full refund (policy at booking)."
     )
-    notes: str | None
-    booked_at: datetime
-    confirmed_at: datetime | None
-    executed_at: datetime | None
-    cancelled_at: datetime | None
-    cancellation_reason: str | None
+    notes: str | None = strawberry.field(description="The client's notes, given when booking.")
+    booked_at: datetime = strawberry.field(description="When it was booked.")
+    confirmed_at: datetime | None = strawberry.field(description="When it was CONFIRMED.")
+    executed_at: datetime | None = strawberry.field(
+        description="When it was marked EXECUTED (the session took place)."
+    )
+    cancelled_at: datetime | None = strawberry.field(description="When it was CANCELLED.")
+    cancellation_reason: str | None = strawberry.field(description="Why, as given on cancelling.")
     model: Private[Appointment]
 
     @classmethod
@@ -71,16 +75,16 @@ class AppointmentType(Node):
             model=appointment,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whom the session is with.")
     async def professional(self, info: Info) -> ProfessionalType:
         loaded = await info.context.loaders.professional.load(self.model.professional_id)
         return ProfessionalType.from_model(loaded)
 
-    @strawberry.field
+    @strawberry.field(description="Who booked and pays: the CLIENT.")
     async def client(self, info: Info) -> UserType:
         return UserType.from_model(await info.context.loaders.user.load(self.model.client_id))
 
-    @strawberry.field
+    @strawberry.field(description="Whom the client booked for, if not themself.")
     async def student(self, info: Info) -> StudentType | None:
         if self.model.student_id is None:
             return None
@@ -99,7 +103,7 @@ class AppointmentType(Node):
             return None
         return self.model.private_notes
 
-    @strawberry.field
+    @strawberry.field(description="Who cancelled it; null unless CANCELLED by a person.")
     async def cancelled_by(self, info: Info) -> UserType | None:
         if self.model.cancelled_by_id is None:
             return None
@@ -154,67 +158,93 @@ async def resolve_appointment(info: Info, pk: int) -> AppointmentType:
 # ---- inputs and payloads ----------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Narrows `appointments`; every given condition must hold.")
 class AppointmentFilter:
-    professional_id: strawberry.ID | None = None
-    client_id: strawberry.ID | None = None
-    states: list[AppointmentStateType] | None = None
+    professional_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With this professional."
+    )
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Booked by this client."
+    )
+    states: list[AppointmentStateType] | None = strawberry.field(
+        default=None, description="In any of these states."
+    )
     from_: datetime | None = strawberry.field(default=None, name="from",
                                               description="Starting at or after.")
     to: datetime | None = strawberry.field(default=None, description="Starting before.")
 
 
-@strawberry.input
+@strawberry.input(description="The slot to book, and for whom.")
 class BookTimeSlotInput:
-    time_slot_id: strawberry.ID
+    time_slot_id: strawberry.ID = strawberry.field(description="An AVAILABLE slot.")
     client_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Default: the caller. Only STAFF, ADMIN and the slot's PROFESSIONAL may "
         "book for someone else.",
     )
-    student_id: strawberry.ID | None = None
-    notes: str | None = None
-    idempotency_key: str | None = None
+    student_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A student of the client, when booking for them."
+    )
+    notes: str | None = strawberry.field(default=None, description="For the professional.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.type
+@strawberry.type(description="Everything a booking changed, for one round trip; or why not.")
 class BookTimeSlotPayload:
-    appointment: AppointmentType | None = None
-    credit_transaction: CreditTransactionType | None = None
-    credit_balance: CreditBalanceType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    appointment: AppointmentType | None = strawberry.field(
+        default=None, description="The new PRE_CONFIRMED appointment; null when refused."
+    )
+    credit_transaction: CreditTransactionType | None = strawberry.field(
+        default=None, description="The debit that paid for it."
+    )
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None, description="The client's balance after the debit."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The appointment to move to its next state.")
 class AppointmentActionInput:
-    appointment_id: strawberry.ID
+    appointment_id: strawberry.ID = strawberry.field(description="The appointment.")
     notes: str | None = strawberry.field(
         default=None, description="Saved as private notes when the professional or ADMIN acts."
     )
 
 
-@strawberry.input
+@strawberry.input(description="The appointment to cancel (see its cancellationPreview first).")
 class CancelAppointmentInput:
-    appointment_id: strawberry.ID
-    reason: str | None = None
-    idempotency_key: str | None = None
+    appointment_id: strawberry.ID = strawberry.field(description="A PRE_CONFIRMED or CONFIRMED "
+                                                                 "appointment.")
+    reason: str | None = strawberry.field(default=None, description="Why; kept on it.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.input
+@strawberry.input(description="The appointment and the slot to move it to.")
 class RescheduleAppointmentInput:
-    appointment_id: strawberry.ID
-    new_time_slot_id: strawberry.ID
-    idempotency_key: str | None = None
+    appointment_id: strawberry.ID = strawberry.field(description="An open appointment.")
+    new_time_slot_id: strawberry.ID = strawberry.field(
+        description="An AVAILABLE slot of the same professional."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.type
+@strawberry.type(description="The appointment after the action, with any credit movement; "
+                             "or why not.")
 class AppointmentPayload:
-    appointment: AppointmentType | None = None
+    appointment: AppointmentType | None = strawberry.field(
+        default=None, description="The appointment as saved; null when refused."
+    )
     credit_transaction: CreditTransactionType | None = strawberry.field(
         default=None, description="Set when the action moved credits (e.g. a cancellation refund)."
     )
-    credit_balance: CreditBalanceType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None, description="The client's balance, when credits moved."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
 def _payload(payload_type, change: AppointmentChange):

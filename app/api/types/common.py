@@ -1,10 +1,12 @@
 """Scalars, the Node interface, and the connection types every list shares."""
 
+import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Generic, NewType, TypeVar
 
 import strawberry
+from strawberry.schema.types.base_scalars import DateDefinition
 
 from app.pagination import Page
 
@@ -27,6 +29,10 @@ def _parse_local_time(value: str) -> time:
 
 # Our DateTime refuses inputs without an offset: a naive time is ambiguous.
 SCALARS = {
+    # Strawberry's own Date, described for the docs explorer.
+    date: dataclasses.replace(
+        DateDefinition, description='Calendar date without a zone, "YYYY-MM-DD", e.g. "2026-03-08".'
+    ),
     datetime: strawberry.scalar(
         name="DateTime",
         description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00".',
@@ -42,32 +48,42 @@ SCALARS = {
 }
 
 
+# Descriptions many types share.
+USER_ERRORS = "Why the mutation was refused (then nothing was written); empty on success."
+IDEMPOTENCY_KEY = ("Any unique string: a retry with the same key and input returns the first "
+                   "answer and changes nothing; the same key with other input is refused.")
+
+
 @strawberry.interface(name="Node", description="An object with a globally unique, opaque ID.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global ID: pass it back as is, e.g. to `node(id:)`."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list, for fetching the next one.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item: pass it as `after` for the next page."
+    )
 
 
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with its cursor.")
 class Edge(Generic[T]):
-    node: T
-    cursor: str
+    node: T = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="Opaque position of the item in the list.")
 
 
 @strawberry.type(description="A page of a list, with cursors to fetch the next one.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and where.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list (all pages) holds.")

@@ -10,7 +10,7 @@ from app.api import ids
 from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.nodes import node_resolver
-from app.api.types.common import Connection, Node
+from app.api.types.common import IDEMPOTENCY_KEY, USER_ERRORS, Connection, Node
 from app.api.types.people import UserType
 from app.credits import service
 from app.credits.ledger import Posting
@@ -20,8 +20,15 @@ from app.pagination import count
 if TYPE_CHECKING:
     from app.api.types.appointments import AppointmentType
 
-TransactionTypeEnum = strawberry.enum(TransactionType, name="CreditTransactionType")
-TransactionStatusEnum = strawberry.enum(TransactionStatus, name="CreditTransactionStatus")
+TransactionTypeEnum = strawberry.enum(
+    TransactionType, name="CreditTransactionType",
+    description="Why credits moved: bought, spent on or refunded for an appointment, adjusted "
+    "by an ADMIN, or expired.",
+)
+TransactionStatusEnum = strawberry.enum(
+    TransactionStatus, name="CreditTransactionStatus",
+    description="PENDING purchases await payment; only COMPLETED entries change the balance.",
+)
 
 
 @strawberry.type(name="CreditBalance", description="A client's prepaid credits.")
@@ -29,9 +36,9 @@ class CreditBalanceType:
     balance: int = strawberry.field(description="Never negative.")
     lifetime_purchased: int = strawberry.field(description="Purchased plus added by adjustments.")
     lifetime_used: int = strawberry.field(description="Debited plus removed by adjustments.")
-    lifetime_refunded: int
-    lifetime_expired: int
-    updated_at: datetime
+    lifetime_refunded: int = strawberry.field(description="Returned by cancellations.")
+    lifetime_expired: int = strawberry.field(description="Lost to expiry.")
+    updated_at: datetime = strawberry.field(description="When the balance last changed.")
     user_pk: Private[int]
 
     @classmethod
@@ -46,7 +53,7 @@ class CreditBalanceType:
             user_pk=balance.user_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whose credits.")
     async def user(self, info: Info) -> UserType:
         return UserType.from_model(await info.context.loaders.user.load(self.user_pk))
 
@@ -59,22 +66,32 @@ class CreditBalanceType:
 
 @strawberry.type(name="CreditTransaction", description="An entry of the append-only credit ledger.")
 class CreditTransactionType(Node):
-    type: TransactionTypeEnum
-    status: TransactionStatusEnum
+    type: TransactionTypeEnum = strawberry.field(description="Why the credits moved.")
+    status: TransactionStatusEnum = strawberry.field(
+        description="Only COMPLETED entries count in the balance."
+    )
     amount: int = strawberry.field(
         description="Signed: positive adds credits, negative removes them."
     )
     balance_after: int | None = strawberry.field(
         description="Balance right after this transaction completed; null while PENDING/FAILED."
     )
-    amount_paid_cents: int | None
-    currency: str | None
-    payment_reference: str | None
-    expires_at: datetime | None
-    description: str | None
-    failure_reason: str | None
-    created_at: datetime
-    processed_at: datetime | None
+    amount_paid_cents: int | None = strawberry.field(
+        description="For a purchase: the money paid, in minor units (cents)."
+    )
+    currency: str | None = strawberry.field(description="ISO-4217 code of amountPaidCents.")
+    payment_reference: str | None = strawberry.field(
+        description="For a purchase: the payment's reference (receipt, provider ID)."
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="For added credits: when the unused rest expires; null: never."
+    )
+    description: str | None = strawberry.field(description="A reason or note, for people.")
+    failure_reason: str | None = strawberry.field(description="Why a FAILED purchase failed.")
+    created_at: datetime = strawberry.field(description="When the entry was recorded.")
+    processed_at: datetime | None = strawberry.field(
+        description="When it completed or failed; null while PENDING."
+    )
     model: Private[CreditTransaction]
 
     @classmethod
@@ -96,7 +113,7 @@ class CreditTransactionType(Node):
             model=entry,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whose credits moved.")
     async def user(self, info: Info) -> UserType:
         return UserType.from_model(await info.context.loaders.user.load(self.model.user_id))
 
@@ -153,48 +170,58 @@ async def resolve_credit_transaction(info: Info, pk: int) -> CreditTransactionTy
 # ---- inputs and payloads ----------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A purchase of credits, paid or awaiting payment.")
 class PurchaseCreditsInput:
     user_id: strawberry.ID | None = strawberry.field(
         default=None, description="Default: the caller (STAFF/ADMIN record purchases for clients)."
     )
-    credits: int
-    amount_paid_cents: int
+    credits: int = strawberry.field(description="Credits bought (positive).")
+    amount_paid_cents: int = strawberry.field(
+        description="Money paid, in minor units (cents) of `currency`."
+    )
     currency: str | None = strawberry.field(
         default=None, description="ISO-4217; default: the organization's currency."
     )
-    payment_reference: str | None = None
+    payment_reference: str | None = strawberry.field(
+        default=None, description="The payment's reference (receipt, provider ID)."
+    )
     status: TransactionStatusEnum | None = strawberry.field(
         default=TransactionStatus.COMPLETED,
         description="PENDING: payment not yet confirmed; balance changes on completion.",
     )
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.input
+@strawberry.input(description="A PENDING purchase to complete or fail.")
 class SettleCreditPurchaseInput:
-    transaction_id: strawberry.ID
+    transaction_id: strawberry.ID = strawberry.field(description="The PENDING purchase.")
     failure_reason: str | None = strawberry.field(
         default=None, description="Why the payment failed (failCreditPurchase only)."
     )
 
 
-@strawberry.input
+@strawberry.input(description="An ADMIN's correction of a client's credits.")
 class AdjustCreditsInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The client.")
     amount: int = strawberry.field(description="Signed; the balance never goes below zero.")
-    reason: str
+    reason: str = strawberry.field(description="Why; kept on the ledger entry.")
     expires_at: datetime | None = strawberry.field(
         default=None, description="For added credits only; default: they never expire."
     )
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.type
+@strawberry.type(description="The ledger entry and the new balance, or why not.")
 class CreditTransactionPayload:
-    credit_transaction: CreditTransactionType | None = None
-    credit_balance: CreditBalanceType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    credit_transaction: CreditTransactionType | None = strawberry.field(
+        default=None, description="The entry as recorded; null when refused."
+    )
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None, description="The client's balance after it."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
     @classmethod
     def from_posting(cls, posting: Posting) -> "CreditTransactionPayload":

@@ -7,7 +7,7 @@ from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.inputs import given_changes
 from app.api.nodes import node_resolver
-from app.api.types.common import Node
+from app.api.types.common import USER_ERRORS, Node
 from app.errors import NotFound
 from app.organizations import service
 from app.organizations.models import Organization
@@ -25,7 +25,9 @@ class OrganizationSettings:
     pre_confirmation_ttl_hours: int = strawberry.field(
         description="Unconfirmed bookings expire after this many hours."
     )
-    default_session_minutes: int
+    default_session_minutes: int = strawberry.field(
+        description="Session length of new professionals."
+    )
     credit_expiry_days: int | None = strawberry.field(
         description="Days until purchased credits expire; null: they never expire."
     )
@@ -36,11 +38,11 @@ class OrganizationSettings:
 
 @strawberry.type(name="Organization", description="A centre, clinic or practice: the tenant.")
 class OrganizationType(Node):
-    slug: str
-    name: str
+    slug: str = strawberry.field(description="Short unique name, used to log in.")
+    name: str = strawberry.field(description="Display name.")
     time_zone: str = strawberry.field(description='IANA zone, e.g. "America/Argentina/Buenos_Aires".')
     currency: str = strawberry.field(description="ISO-4217 code of the money paid for credits.")
-    settings: OrganizationSettings
+    settings: OrganizationSettings = strawberry.field(description="Its booking rules.")
 
     @classmethod
     def from_model(cls, organization: Organization) -> "OrganizationType":
@@ -70,26 +72,46 @@ async def resolve_organization(info: Info, pk: int) -> OrganizationType:
     return await organization(info)
 
 
-@strawberry.input
+@strawberry.input(description="Changes to the organization; omitted fields stay as they are.")
 class UpdateOrganizationSettingsInput:
-    name: str | None = strawberry.UNSET
-    time_zone: str | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-    booking_window_days: int | None = strawberry.UNSET
-    minimum_notice_minutes: int | None = strawberry.UNSET
-    cancellation_policy_hours: int | None = strawberry.UNSET
-    pre_confirmation_ttl_hours: int | None = strawberry.UNSET
-    default_session_minutes: int | None = strawberry.UNSET
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
+    time_zone: str | None = strawberry.field(default=strawberry.UNSET, description="IANA zone.")
+    currency: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO-4217 code."
+    )
+    booking_window_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="How far ahead clients may book."
+    )
+    minimum_notice_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="No client booking closer than this to the start."
+    )
+    cancellation_policy_hours: int | None = strawberry.field(
+        default=strawberry.UNSET, description="A client cancelling at least this early gets a "
+        "refund (bookings made from now on)."
+    )
+    pre_confirmation_ttl_hours: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Unconfirmed bookings expire after this many hours."
+    )
+    default_session_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Session length of new professionals."
+    )
     credit_expiry_days: int | None = strawberry.field(
         default=strawberry.UNSET, description="null: purchased credits never expire."
     )
-    reminder_lead_hours: list[int] | None = strawberry.UNSET
+    reminder_lead_hours: list[int] | None = strawberry.field(
+        default=strawberry.UNSET, description="Hours before each appointment that reminders go "
+        "out, e.g. [24, 2]."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The organization as saved, or why not.")
 class OrganizationPayload:
-    organization: OrganizationType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    organization: OrganizationType | None = strawberry.field(
+        default=None, description="The organization as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
 async def organization(info: Info) -> OrganizationType:

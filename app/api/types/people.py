@@ -11,11 +11,12 @@ from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.inputs import given_changes
 from app.api.nodes import node_resolver
-from app.api.types.common import Connection, Node
+from app.api.types.common import USER_ERRORS, Connection, Node
 from app.errors import UserError
 from app.pagination import count
 from app.people import service
 from app.people.authentication import log_in
+from app.people.login_throttle import LoginThrottle
 from app.people.models import Professional, Role, Student, User
 
 if TYPE_CHECKING:
@@ -30,11 +31,13 @@ RoleType = strawberry.enum(Role, name="Role", description="What a user may do in
 
 @strawberry.type(name="User", description="A person who logs in: admin, staff, professional or client.")
 class UserType(Node):
-    email: str
-    first_name: str
-    last_name: str
-    phone: str
-    role: RoleType
+    email: str = strawberry.field(
+        description="Login and contact address, unique in the organization."
+    )
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    phone: str = strawberry.field(description="Contact phone number, as entered.")
+    role: RoleType = strawberry.field(description="What the user may do.")
     active: bool = strawberry.field(description="Deactivated users cannot log in.")
     pk: Private[int]
 
@@ -67,9 +70,9 @@ class UserType(Node):
 
 @strawberry.type(name="Student", description="A person a CLIENT books for (e.g. a child of a guardian).")
 class StudentType(Node):
-    first_name: str
-    last_name: str
-    date_of_birth: date | None
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    date_of_birth: date | None = strawberry.field(description="If known.")
     guardian_pk: Private[int]
 
     @classmethod
@@ -89,16 +92,18 @@ class StudentType(Node):
 
 @strawberry.type(name="Professional", description="The bookable profile of a PROFESSIONAL user.")
 class ProfessionalType(Node):
-    title: str | None
-    specialization: str | None
-    bio: str | None
+    title: str | None = strawberry.field(description='Shown before the name, e.g. "Dr.".')
+    specialization: str | None = strawberry.field(
+        description='What they practise, e.g. "Speech therapy" (`professionals` filters on it).'
+    )
+    bio: str | None = strawberry.field(description="A short presentation for clients.")
     time_zone: str = strawberry.field(
         description="IANA zone of the working hours; defaults to the organization's."
     )
     session_minutes: int = strawberry.field(description="Length of one session.")
     buffer_minutes: int = strawberry.field(description="Gap kept after each session.")
     credit_cost: int = strawberry.field(description="Credits one session costs.")
-    active: bool
+    active: bool = strawberry.field(description="Inactive professionals take no new bookings.")
     model: Private[Professional]
 
     @classmethod
@@ -171,97 +176,148 @@ async def resolve_student(info: Info, pk: int) -> StudentType:
 # ---- inputs and payloads ----------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Credentials of one user of one organization.")
 class LoginInput:
     organization: str = strawberry.field(description="The organization's slug.")
-    email: str
-    password: str
+    email: str = strawberry.field(description="The user's email address.")
+    password: str = strawberry.field(description="The user's password.")
 
 
-@strawberry.type
+@strawberry.type(description="A token on success; a wrong login is a userError.")
 class LoginPayload:
     token: str | None = strawberry.field(
         default=None, description="Send as `Authorization: Bearer <token>`."
     )
-    user: UserType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    user: UserType | None = strawberry.field(default=None, description="Who logged in.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new user of the caller's organization.")
 class CreateUserInput:
-    email: str
-    first_name: str
-    last_name: str
-    phone: str
-    role: RoleType
+    email: str = strawberry.field(description="Unique in the organization; the login.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    phone: str = strawberry.field(description="Contact phone number.")
+    role: RoleType = strawberry.field(description="STAFF may only create CLIENTs.")
     password: str | None = strawberry.field(
         default=None, description="Without one the user cannot log in until it is set."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a user; omitted fields stay as they are.")
 class UpdateUserInput:
-    id: strawberry.ID
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    role: RoleType | None = strawberry.UNSET
-    active: bool | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The user to change.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    phone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Contact phone number."
+    )
+    role: RoleType | None = strawberry.field(default=strawberry.UNSET, description="ADMIN only.")
+    active: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="ADMIN only; false stops the user logging in."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The user as saved, or why not.")
 class UserPayload:
-    user: UserType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    user: UserType | None = strawberry.field(
+        default=None, description="The user as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new student of a CLIENT guardian.")
 class CreateStudentInput:
     guardian_id: strawberry.ID | None = strawberry.field(
         default=None, description="Default: the caller (a CLIENT adding their own student)."
     )
-    first_name: str
-    last_name: str
-    date_of_birth: date | None = None
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    date_of_birth: date | None = strawberry.field(default=None, description="If known.")
 
 
-@strawberry.type
+@strawberry.type(description="The student as saved, or why not.")
 class StudentPayload:
-    student: StudentType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    student: StudentType | None = strawberry.field(
+        default=None, description="The student as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The bookable profile of a PROFESSIONAL user; omitted fields "
+                              "take the organization's defaults.")
 class CreateProfessionalInput:
-    user_id: strawberry.ID
-    title: str | None = strawberry.UNSET
-    specialization: str | None = strawberry.UNSET
-    bio: str | None = strawberry.UNSET
-    license_number: str | None = strawberry.UNSET
-    time_zone: str | None = strawberry.UNSET
-    session_minutes: int | None = strawberry.UNSET
-    buffer_minutes: int | None = strawberry.UNSET
-    credit_cost: int | None = strawberry.UNSET
+    user_id: strawberry.ID = strawberry.field(description="A user with the PROFESSIONAL role.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description='E.g. "Dr.".')
+    specialization: str | None = strawberry.field(
+        default=strawberry.UNSET, description='E.g. "Speech therapy".'
+    )
+    bio: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A short presentation for clients."
+    )
+    license_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Shown to the professional, STAFF and ADMIN only."
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="IANA zone of the working hours."
+    )
+    session_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Length of one session."
+    )
+    buffer_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Gap kept after each session."
+    )
+    credit_cost: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Credits one session costs."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a professional profile; omitted fields stay as "
+                              "they are.")
 class UpdateProfessionalInput:
-    id: strawberry.ID
-    title: str | None = strawberry.UNSET
-    specialization: str | None = strawberry.UNSET
-    bio: str | None = strawberry.UNSET
-    license_number: str | None = strawberry.UNSET
-    time_zone: str | None = strawberry.UNSET
-    session_minutes: int | None = strawberry.UNSET
-    buffer_minutes: int | None = strawberry.UNSET
-    credit_cost: int | None = strawberry.UNSET
-    active: bool | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The professional to change.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description='E.g. "Dr.".')
+    specialization: str | None = strawberry.field(
+        default=strawberry.UNSET, description='E.g. "Speech therapy".'
+    )
+    bio: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A short presentation for clients."
+    )
+    license_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Shown to the professional, STAFF and ADMIN only."
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="IANA zone of the working hours."
+    )
+    session_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Length of one session."
+    )
+    buffer_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Gap kept after each session."
+    )
+    credit_cost: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Credits one session costs (not by the "
+        "professional themself)."
+    )
+    active: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="false: no new bookings."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The professional as saved, or why not.")
 class ProfessionalPayload:
-    professional: ProfessionalType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    professional: ProfessionalType | None = strawberry.field(
+        default=None, description="The profile as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
 # ---- operations -------------------------------------------------------------
@@ -332,6 +388,8 @@ class Mutation:
                 password=input.password,
                 secret=settings.signing_key(),
                 token_lifetime=timedelta(minutes=settings.token_lifetime_minutes),
+                throttle=LoginThrottle(max_failures=settings.login_max_failures,
+                                       window_seconds=settings.login_throttle_seconds),
             )
         except UserError as error:
             return LoginPayload(user_errors=[UserErrorType.from_error(error)])

@@ -15,15 +15,19 @@ from app.api.context import Info
 from app.api.errors import UserErrorType, run_mutation
 from app.api.inputs import given_changes
 from app.api.nodes import node_resolver
-from app.api.types.common import LocalTime, Node
+from app.api.types.common import USER_ERRORS, LocalTime, Node
 from app.api.types.people import ProfessionalType
 from app.people.models import Professional
 from app.scheduling import availability as availability_service
 from app.scheduling import service
 from app.scheduling.models import AvailabilityRule, TimeOff, TimeSlot, TimeSlotStatus, Weekday
 
-WeekdayType = strawberry.enum(Weekday, name="Weekday")
-TimeSlotStatusType = strawberry.enum(TimeSlotStatus, name="TimeSlotStatus")
+WeekdayType = strawberry.enum(Weekday, name="Weekday", description="A day of the week.")
+TimeSlotStatusType = strawberry.enum(
+    TimeSlotStatus, name="TimeSlotStatus",
+    description="AVAILABLE: bookable; BOOKED: held by an appointment; BLOCKED: taken off offer "
+    "(by hand or by time off).",
+)
 
 
 async def _professional(info: Info, professional_pk: int) -> ProfessionalType:
@@ -37,8 +41,8 @@ async def _professional(info: Info, professional_pk: int) -> ProfessionalType:
     description="Weekly recurring working hours, in the professional's local wall-clock time.",
 )
 class AvailabilityRuleType(Node):
-    weekday: WeekdayType
-    start_time: LocalTime
+    weekday: WeekdayType = strawberry.field(description="The day of the week it repeats on.")
+    start_time: LocalTime = strawberry.field(description="Local start of the working hours.")
     end_time: LocalTime = strawberry.field(description="Exclusive; after startTime, same day.")
     effective_from: date | None = strawberry.field(
         description="First date it applies; null: always."
@@ -46,7 +50,7 @@ class AvailabilityRuleType(Node):
     effective_until: date | None = strawberry.field(
         description="Last date it applies; null: no end."
     )
-    active: bool
+    active: bool = strawberry.field(description="Inactive rules create no slots.")
     professional_pk: Private[int]
 
     @classmethod
@@ -62,7 +66,7 @@ class AvailabilityRuleType(Node):
             professional_pk=rule.professional_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whose working hours these are.")
     async def professional(self, info: Info) -> ProfessionalType:
         return await _professional(info, self.professional_pk)
 
@@ -72,8 +76,8 @@ class AvailabilityRuleType(Node):
     description="A period when a professional is away; no slots are offered inside it.",
 )
 class TimeOffType(Node):
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime = strawberry.field(description="Start of the absence.")
+    ends_at: datetime = strawberry.field(description="End of the absence (exclusive).")
     model: Private[TimeOff]
 
     @classmethod
@@ -85,7 +89,7 @@ class TimeOffType(Node):
             model=time_off,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who is away.")
     async def professional(self, info: Info) -> ProfessionalType:
         return await _professional(info, self.model.professional_id)
 
@@ -102,9 +106,9 @@ class TimeOffType(Node):
 
 @strawberry.type(name="TimeSlot", description="A concrete period a professional can be booked for.")
 class TimeSlotType(Node):
-    starts_at: datetime
-    ends_at: datetime
-    status: TimeSlotStatusType
+    starts_at: datetime = strawberry.field(description="When the session starts.")
+    ends_at: datetime = strawberry.field(description="When the session ends (before any buffer).")
+    status: TimeSlotStatusType = strawberry.field(description="Whether it can be booked now.")
     pk: Private[int]
     professional_pk: Private[int]
 
@@ -119,7 +123,7 @@ class TimeSlotType(Node):
             professional_pk=slot.professional_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Whom the slot is with.")
     async def professional(self, info: Info) -> ProfessionalType:
         return await _professional(info, self.professional_pk)
 
@@ -138,12 +142,15 @@ class TimeSlotType(Node):
 class AvailabilityDayType:
     # `dt.date`: the field's own name would shadow the type inside the class.
     date: dt.date = strawberry.field(description="Local date in the availability's time zone.")
-    slots: list[TimeSlotType]
+    slots: list[TimeSlotType] = strawberry.field(
+        description="The AVAILABLE slots starting that day, in order."
+    )
 
 
-@strawberry.type(name="ProfessionalAvailability")
+@strawberry.type(name="ProfessionalAvailability",
+                 description="One professional's bookable slots over the asked dates.")
 class ProfessionalAvailabilityType:
-    professional: ProfessionalType
+    professional: ProfessionalType = strawberry.field(description="Whom the slots are with.")
     time_zone: str = strawberry.field(description="The IANA zone the days are cut in.")
     days: list[AvailabilityDayType] = strawberry.field(
         description="Every date of the asked range, in order; a day may have no slots."
@@ -216,78 +223,112 @@ async def resolve_time_slot(info: Info, pk: int) -> TimeSlotType:
 # ---- inputs and payloads ----------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Weekly working hours, in the professional's own time zone.")
 class CreateAvailabilityRuleInput:
-    professional_id: strawberry.ID
-    weekday: WeekdayType
-    start_time: LocalTime
-    end_time: LocalTime
-    effective_from: date | None = None
-    effective_until: date | None = None
+    professional_id: strawberry.ID = strawberry.field(description="Whose hours.")
+    weekday: WeekdayType = strawberry.field(description="The day of the week it repeats on.")
+    start_time: LocalTime = strawberry.field(description="Local start.")
+    end_time: LocalTime = strawberry.field(description="Local end; after startTime, same day.")
+    effective_from: date | None = strawberry.field(
+        default=None, description="First date it applies; default: always."
+    )
+    effective_until: date | None = strawberry.field(
+        default=None, description="Last date it applies; default: no end."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a rule; omitted fields stay as they are.")
 class UpdateAvailabilityRuleInput:
-    id: strawberry.ID
-    weekday: WeekdayType | None = strawberry.UNSET
-    start_time: LocalTime | None = strawberry.UNSET
-    end_time: LocalTime | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The rule to change.")
+    weekday: WeekdayType | None = strawberry.field(
+        default=strawberry.UNSET, description="The day of the week it repeats on."
+    )
+    start_time: LocalTime | None = strawberry.field(
+        default=strawberry.UNSET, description="Local start."
+    )
+    end_time: LocalTime | None = strawberry.field(
+        default=strawberry.UNSET, description="Local end; after startTime, same day."
+    )
     effective_from: date | None = strawberry.field(
         default=strawberry.UNSET, description="null: applies from any date."
     )
     effective_until: date | None = strawberry.field(
         default=strawberry.UNSET, description="null: applies with no end."
     )
-    active: bool | None = strawberry.UNSET
+    active: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="false: creates no more slots."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The rule as saved, or why not.")
 class AvailabilityRulePayload:
-    availability_rule: AvailabilityRuleType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    availability_rule: AvailabilityRuleType | None = strawberry.field(
+        default=None, description="The rule as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What was deleted, or why not.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The ID of what was deleted; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A period a professional is away.")
 class CreateTimeOffInput:
-    professional_id: strawberry.ID
-    starts_at: datetime
-    ends_at: datetime
-    reason: str | None = None
+    professional_id: strawberry.ID = strawberry.field(description="Who is away.")
+    starts_at: datetime = strawberry.field(description="Start of the absence.")
+    ends_at: datetime = strawberry.field(description="End of the absence (exclusive).")
+    reason: str | None = strawberry.field(
+        default=None, description="Shown to the professional, STAFF and ADMIN only."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The time off as saved, or why not.")
 class TimeOffPayload:
-    time_off: TimeOffType | None = None
+    time_off: TimeOffType | None = strawberry.field(
+        default=None, description="The time off as saved; null when refused."
+    )
     booked_time_slots: list[TimeSlotType] = strawberry.field(
         default_factory=list,
         description="Booked slots inside the time off: they stay booked and need attention.",
     )
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Whose slots to create, on which local dates.")
 class GenerateTimeSlotsInput:
-    professional_id: strawberry.ID
+    professional_id: strawberry.ID = strawberry.field(description="Whose rules to apply.")
     from_: date = strawberry.field(name="from", description="First local date, inclusive.")
     to: date = strawberry.field(description="Last local date, inclusive (at most 366 days).")
 
 
-@strawberry.type
+@strawberry.type(description="How many slots were created, or why none.")
 class GenerateTimeSlotsPayload:
-    created_count: int = 0
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    created_count: int = strawberry.field(
+        default=0, description="New slots; 0 when they all existed already."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The slot as saved, or why not.")
 class TimeSlotPayload:
-    time_slot: TimeSlotType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    time_slot: TimeSlotType | None = strawberry.field(
+        default=None, description="The slot as saved; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
 
 
 # ---- operations -------------------------------------------------------------
