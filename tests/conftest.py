@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app import migrations
 from app.config import Settings
+from app.credits import invariants
 from app.db import Database, create_database, sqlalchemy_url
 from app.web import create_app
 from tests.support import GraphQLClient, TenantFactory
@@ -81,12 +82,23 @@ def tenants(db: Database, settings: Settings) -> TenantFactory:
 
 
 @pytest.fixture
-async def org(tenants: TenantFactory):
-    """A fresh organization with one user of every role."""
-    return await tenants.create()
+async def org(tenants: TenantFactory, db: Database):
+    """A fresh organization with one user of every role; its ledger is checked afterwards."""
+    async for tenant in _tenant_with_clean_ledger(tenants, db):
+        yield tenant
 
 
 @pytest.fixture
-async def other_org(tenants: TenantFactory):
-    """A second organization, for isolation tests."""
-    return await tenants.create()
+async def other_org(tenants: TenantFactory, db: Database):
+    """A second organization, for isolation tests; its ledger is checked afterwards."""
+    async for tenant in _tenant_with_clean_ledger(tenants, db):
+        yield tenant
+
+
+async def _tenant_with_clean_ledger(tenants: TenantFactory, db: Database):
+    # Whatever a test did, every ledger invariant of DOMAIN.md 5 must still hold.
+    tenant = await tenants.create()
+    yield tenant
+    async with db.transaction(tenant.id, read_only=True) as session:
+        report = await invariants.check(session)
+    assert [str(violation) for violation in report.violations] == []

@@ -1,23 +1,7 @@
-"""Every job test ends by checking the ledger invariants (`check-ledger`) of its organizations."""
+"""Fixtures of the job tests (the shared `org` fixtures check the ledger afterwards)."""
 
 import pytest
 from sqlalchemy import text
-
-from tests.credits.support import violations
-
-
-@pytest.fixture
-async def org(tenants, db):
-    tenant = await tenants.create()
-    yield tenant
-    assert await violations(db, tenant.id) == []
-
-
-@pytest.fixture
-async def other_org(tenants, db):
-    tenant = await tenants.create()
-    yield tenant
-    assert await violations(db, tenant.id) == []
 
 
 @pytest.fixture
