@@ -217,8 +217,9 @@ def professionals_query(session: AsyncSession, *, specialization: str | None) ->
     return repository.professionals_query(session, specialization=specialization)
 
 
-def can_see_license_number(principal: Principal, professional: Professional) -> bool:
-    """The license number is for the professional, STAFF and ADMIN only."""
+def can_see_private_profile(principal: Principal, professional: Professional) -> bool:
+    """A profile's private details (license number, why they are away) are for the
+    professional themself, STAFF and ADMIN only."""
     return principal.is_staff_or_admin or professional.user_id == principal.user_id
 
 

@@ -245,11 +245,6 @@ async def get_time_off(session: AsyncSession, principal: Principal, time_off_id:
     return time_off
 
 
-def can_see_time_off_reason(principal: Principal, professional: Professional) -> bool:
-    """Why someone is away is for them, STAFF and ADMIN only."""
-    return principal.is_staff_or_admin or professional.user_id == principal.user_id
-
-
 async def create_time_off(
     session: AsyncSession,
     principal: Principal,

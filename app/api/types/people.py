@@ -128,7 +128,7 @@ class ProfessionalType(Node):
     @strawberry.field(description="Visible to the professional, STAFF and ADMIN only.")
     async def license_number(self, info: Info) -> str | None:
         principal = await info.context.principal()
-        if not service.can_see_license_number(principal, self.model):
+        if not service.can_see_private_profile(principal, self.model):
             return None
         return self.model.license_number
 

@@ -17,6 +17,7 @@ from app.api.inputs import given_changes
 from app.api.nodes import node_resolver
 from app.api.types.common import USER_ERRORS, LocalTime, Node
 from app.api.types.people import ProfessionalType
+from app.people import service as people_service
 from app.people.models import Professional
 from app.scheduling import availability as availability_service
 from app.scheduling import service
@@ -99,7 +100,7 @@ class TimeOffType(Node):
         if self.model.reason is None:
             return None
         professional = await info.context.loaders.professional.load(self.model.professional_id)
-        if not service.can_see_time_off_reason(principal, professional):
+        if not people_service.can_see_private_profile(principal, professional):
             return None
         return self.model.reason
 
