@@ -1,12 +1,13 @@
 """Demo appointments: one in every state, one inside its refund window and one past it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments import service
 from app.auth import Principal
+from app.clock import utc_now
 from app.organizations import repository as organizations
 from app.people import repository as people
 from app.people.models import Professional
@@ -18,7 +19,7 @@ from app.tenancy import current_organization_id
 
 async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None = None) -> None:
     """Books demo clients with María, as the front desk would, in every state of the lifecycle."""
-    now = datetime.now(UTC) if now is None else now
+    now = utc_now(now)
     staff = await _principal(session, "frontdesk@demo.example")
     admin = await _principal(session, "admin@demo.example")
     carla = await people.find_user_by_email(session, "carla@demo.example")

@@ -13,7 +13,7 @@ Lock order: idempotency key, appointment, slots, then the client's balance.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
@@ -32,6 +32,7 @@ from app.appointments.policy import (
     refundable_until,
 )
 from app.auth import Principal
+from app.clock import utc_now
 from app.credits import ledger
 from app.credits import repository as credits
 from app.credits.ledger import Posting
@@ -150,7 +151,7 @@ def cancellation_preview(
     principal: Principal, appointment: Appointment, now: datetime | None = None
 ) -> CancellationDecision:
     """What cancelling now would return, decided by the code that cancels."""
-    return decide_cancellation(appointment, principal.role, _now(now))
+    return decide_cancellation(appointment, principal.role, utc_now(now))
 
 
 # ---- booking ----------------------------------------------------------------------
@@ -172,7 +173,7 @@ async def book_time_slot(
     A client books for themselves and their own students; STAFF and ADMIN for
     any client; a professional for any client, on their own slots.
     """
-    now = _now(now)
+    now = utc_now(now)
     client_id = principal.user_id if client_id is None else client_id
     # The session's identity map holds objects weakly: kept alive here, `_once` finds what
     # `perform` made in it instead of reading it back (three statements per booking).
@@ -292,7 +293,7 @@ async def confirm_appointment(
     notes: str | None = None, now: datetime | None = None,
 ) -> AppointmentChange:
     """PRE_CONFIRMED -> CONFIRMED."""
-    now = _now(now)
+    now = utc_now(now)
     appointment = await _transition(session, principal, appointment_id, Action.CONFIRM, now)
     appointment.confirmed_at = now
     await _apply_notes(session, principal, appointment, notes)
@@ -305,7 +306,7 @@ async def execute_appointment(
     notes: str | None = None, now: datetime | None = None,
 ) -> AppointmentChange:
     """CONFIRMED -> EXECUTED, once the start time has passed; the credits stay spent."""
-    now = _now(now)
+    now = utc_now(now)
     appointment = await _transition(session, principal, appointment_id, Action.EXECUTE, now)
     appointment.executed_at = now
     await _apply_notes(session, principal, appointment, notes)
@@ -317,7 +318,7 @@ async def mark_no_show(
     notes: str | None = None, now: datetime | None = None,
 ) -> AppointmentChange:
     """CONFIRMED -> NO_SHOW, once the start time has passed; the credits stay spent."""
-    now = _now(now)
+    now = utc_now(now)
     appointment = await _transition(session, principal, appointment_id, Action.MARK_NO_SHOW, now)
     await _apply_notes(session, principal, appointment, notes)
     return AppointmentChange(appointment, None, None)
@@ -380,7 +381,7 @@ async def cancel_appointment(
     now: datetime | None = None,
 ) -> AppointmentChange:
     """Cancels an open appointment, frees its slot and refunds by the policy of DOMAIN.md 4."""
-    now = _now(now)
+    now = utc_now(now)
 
     async def perform() -> idempotency.Result:
         appointment = await _lock_visible(session, principal, appointment_id)
@@ -489,7 +490,7 @@ async def reschedule_appointment(
     booking, the old debit is refunded and the new price debited. A client may
     reschedule only until `refundableUntil`.
     """
-    now = _now(now)
+    now = utc_now(now)
 
     async def perform() -> idempotency.Result:
         appointment = await _lock_visible(session, principal, appointment_id)
@@ -576,6 +577,3 @@ async def _once(
     balance = await credits.get_balance(session, transaction.user_id)
     return AppointmentChange(appointment, transaction, balance)
 
-
-def _now(now: datetime | None) -> datetime:
-    return datetime.now(UTC) if now is None else now

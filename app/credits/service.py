@@ -7,7 +7,7 @@
 """
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
 from app.auth import Principal
+from app.clock import utc_now
 from app.credits import ledger, repository
 from app.credits.ledger import Posting
 from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
@@ -125,7 +126,7 @@ async def purchase_credits(
     if not principal.is_staff_or_admin:
         raise Forbidden("Only STAFF or ADMIN may record credit purchases.")
     user_id = principal.user_id if user_id is None else user_id
-    now = now or datetime.now(UTC)
+    now = utc_now(now)
 
     async def perform() -> idempotency.Result:
         client = await _client(session, user_id)
@@ -171,7 +172,7 @@ async def complete_purchase(
         raise ValidationFailed("A completed purchase has no failure reason.",
                                field=["input", "failureReason"])
     return await ledger.complete_purchase(session, transaction_id=transaction_id,
-                                          now=now or datetime.now(UTC))
+                                          now=utc_now(now))
 
 
 async def fail_purchase(
@@ -187,7 +188,7 @@ async def fail_purchase(
     return await ledger.fail_purchase(
         session,
         transaction_id=transaction_id,
-        now=now or datetime.now(UTC),
+        now=utc_now(now),
         failure_reason=validation.optional_text(failure_reason, ["input", "failureReason"],
                                                 max_length=500),
     )
@@ -207,7 +208,7 @@ async def adjust_credits(
     """Adds or removes credits with a reason (ADMIN only); never below zero."""
     if not principal.is_admin:
         raise Forbidden("Only an ADMIN may adjust credits.")
-    now = now or datetime.now(UTC)
+    now = utc_now(now)
 
     async def perform() -> idempotency.Result:
         client = await _client(session, user_id)

@@ -6,10 +6,10 @@ to repeat anyway. Times are UTC cron expressions.
 """
 
 import logging
-from datetime import UTC, datetime
 
 from procrastinate import JobContext, RetryStrategy
 
+from app.clock import utc_now
 from app.jobs import work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
@@ -27,10 +27,6 @@ def _resources(context: JobContext) -> WorkerResources:
     return context.additional_context[RESOURCES]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _periodic(name: str, cron: str):
     """A task run on a schedule, one run at a time across every worker."""
 
@@ -43,7 +39,7 @@ def _periodic(name: str, cron: str):
 
 @_periodic("fill_booking_windows", "17 2 * * *")  # nightly
 async def fill_booking_windows(context: JobContext, timestamp: int) -> None:
-    created = await work.fill_booking_windows(_resources(context).db, now=_now())
+    created = await work.fill_booking_windows(_resources(context).db, now=utc_now())
     logger.info("slot generation created %s slots", created)
 
 
@@ -55,7 +51,7 @@ async def refresh_professional_slots(
     """Deferred by a rule change (`scheduling.repository.defer_slot_refresh`)."""
     created = await work.refresh_professional_slots(
         _resources(context).db, organization_id=organization_id,
-        professional_id=professional_id, now=_now(),
+        professional_id=professional_id, now=utc_now(),
     )
     logger.info("refreshed professional %s of organization %s: %s new slots",
                 professional_id, organization_id, created)
@@ -63,19 +59,19 @@ async def refresh_professional_slots(
 
 @_periodic("expire_credit_lots", "7 * * * *")  # hourly
 async def expire_credit_lots(context: JobContext, timestamp: int) -> None:
-    expired = await work.expire_credit_lots(_resources(context).db, now=_now())
+    expired = await work.expire_credit_lots(_resources(context).db, now=utc_now())
     logger.info("expired %s credits", expired)
 
 
 @_periodic("expire_unconfirmed_bookings", "*/5 * * * *")
 async def expire_unconfirmed_bookings(context: JobContext, timestamp: int) -> None:
-    expired = await work.expire_unconfirmed_bookings(_resources(context).db, now=_now())
+    expired = await work.expire_unconfirmed_bookings(_resources(context).db, now=utc_now())
     logger.info("expired %s unconfirmed bookings", len(expired))
 
 
 @_periodic("queue_reminders", "*/5 * * * *")
 async def queue_reminders(context: JobContext, timestamp: int) -> None:
-    added = await work.queue_reminders(_resources(context).db, now=_now())
+    added = await work.queue_reminders(_resources(context).db, now=utc_now())
     logger.info("queued %s reminders", added)
 
 
@@ -83,7 +79,7 @@ async def queue_reminders(context: JobContext, timestamp: int) -> None:
 async def deliver_notifications(context: JobContext, timestamp: int) -> None:
     resources = _resources(context)
     report = await delivery.deliver_due(
-        resources.db, resources.sender, now=_now(),
+        resources.db, resources.sender, now=utc_now(),
         max_attempts=resources.settings.notification_max_attempts,
     )
     logger.info("notifications: %s sent, %s to retry, %s failed",
@@ -92,7 +88,7 @@ async def deliver_notifications(context: JobContext, timestamp: int) -> None:
 
 @_periodic("purge_idempotency_keys", "37 * * * *")  # hourly
 async def purge_idempotency_keys(context: JobContext, timestamp: int) -> None:
-    purged = await work.purge_idempotency_keys(_resources(context).db, now=_now())
+    purged = await work.purge_idempotency_keys(_resources(context).db, now=utc_now())
     logger.info("purged %s idempotency keys", purged)
 
 

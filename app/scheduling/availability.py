@@ -6,7 +6,7 @@ the professionals, the organization's settings, and one query for every slot.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
 from app.auth import Principal
+from app.clock import utc_now
 from app.errors import NotFound, ValidationFailed
 from app.organizations import repository as organizations
 from app.people import repository as people
@@ -74,7 +75,7 @@ async def get_availability(
     professionals = [found[professional_id] for professional_id in wanted]
 
     organization = await organizations.get_current(session)
-    now = datetime.now(UTC) if now is None else now
+    now = utc_now(now)
     zones = {p.id: zone or ZoneInfo(p.time_zone) for p in professionals}
     windows = [
         (p.id, *local_day_bounds(first_day, last_day, zones[p.id]))

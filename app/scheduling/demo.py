@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import utc_now
 from app.organizations import repository as organizations
 from app.people import repository as people
 from app.scheduling.models import AvailabilityRule, TimeOff, Weekday
@@ -40,7 +41,7 @@ async def seed_demo_schedule(
     session: AsyncSession, *, today: date | None = None, now: datetime | None = None
 ) -> int:
     """Gives each demo professional hours, time off and slots; returns how many slots exist."""
-    now = datetime.now(UTC) if now is None else now
+    now = utc_now(now)
     organization = await organizations.get_current(session)
     created = 0
     for email, hours in _HOURS.items():

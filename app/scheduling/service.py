@@ -7,7 +7,7 @@ blocking never interleave. `now` is a parameter so tests can fix the clock.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
 from app.auth import Principal
+from app.clock import utc_now
 from app.db import violated_constraint
 from app.errors import Conflict, Forbidden, NotFound, OverlappingAvailability, ValidationFailed
 from app.people import repository as people
@@ -149,7 +150,7 @@ async def update_rule(
         setattr(rule, attribute, value)
     _check_rule(rule)
     await _flush_rule(session)
-    await _remove_unfit_slots(session, rule, professional, _now(now))
+    await _remove_unfit_slots(session, rule, professional, utc_now(now))
     await repository.defer_slot_refresh(session, professional_id=professional.id)
     return rule
 
@@ -162,7 +163,7 @@ async def delete_rule(
     professional = await get_managed_professional(session, principal, rule.professional_id,
                                                   ["id"])
     await repository.lock_schedule(session, professional.id)
-    await _remove_unfit_slots(session, rule, professional, _now(now), keep_fitting=False)
+    await _remove_unfit_slots(session, rule, professional, utc_now(now), keep_fitting=False)
     await session.delete(rule)
     await session.flush()
     await repository.defer_slot_refresh(session, professional_id=professional.id)
@@ -353,7 +354,7 @@ async def fill_time_slots(
             first_day=first_day,
             last_day=last_day,
         )
-        if period.starts_at >= _now(now)
+        if period.starts_at >= utc_now(now)
     ]
     return await repository.insert_available_slots(session, professional.id, candidates)
 
@@ -441,6 +442,3 @@ def check_instant_range(starts: datetime, ends: datetime, max_days: int) -> None
     if ends - starts > timedelta(days=max_days):
         raise ValidationFailed(f"The range may span at most {max_days} days.", field=["to"])
 
-
-def _now(now: datetime | None) -> datetime:
-    return datetime.now(UTC) if now is None else now
