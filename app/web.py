@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-# Strawberry's own HTTP error type (it comes from its dependency cross-web).
 import orjson
 import strawberry
-from cross_web import HTTPException
+from cross_web import HTTPException  # Strawberry's HTTP error type (its dependency)
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
