@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Performance (issue 8): an X-SQL-Statements header on every /graphql answer, counting the
     # statements (BEGIN and COMMIT included) the request ran. For the benchmark; off by default.
     count_sql: bool = Field(default=False, validation_alias="BOOKINGS_COUNT_SQL")
+    # Queries that resolve without incident skip graphql-core's per-field machinery
+    # (app/api/execution.py). Off: every operation runs on graphql-core's executor alone.
+    fast_queries: bool = Field(default=True, validation_alias="BOOKINGS_FAST_QUERIES")
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -184,6 +184,7 @@ def create_app(db: Database, settings: Settings,
     graphql = GraphQLEndpoint(db, settings, graphql_schema=build_schema(
         introspection=settings.introspection_enabled,
         max_batch_operations=settings.max_batch_operations,
+        fast_queries=settings.fast_queries,
         extensions=[operation_observer(metrics), *tracing_extensions(settings)],
     ), graphiql_page=graphiql_page)
 

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from app.api.context import Info
 from app.api.errors import MaskUnexpectedErrors
+from app.api.execution import FastQueryExecution
 from app.api.nodes import resolve_node
 from app.api.types import appointments, credits, organizations, people, scheduling
 from app.api.types.common import SCALARS, Node
@@ -84,17 +85,21 @@ def build_schema(
     *,
     introspection: bool = True,
     max_batch_operations: int = MAX_BATCH_OPERATIONS,
+    fast_queries: bool = True,
     extensions: Sequence[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """The schema, with the server's limits; `create_app` builds one from the settings.
 
     `max_batch_operations=0` refuses batched requests (a JSON array body) altogether.
+    `fast_queries=False` runs every operation on graphql-core's executor alone (see
+    app/api/execution.py).
     """
     return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=_NODE_TYPES,
+        execution_context_class=FastQueryExecution if fast_queries else None,
         config=StrawberryConfig(
             scalar_map=SCALARS,
             batching_config=(
