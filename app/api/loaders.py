@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,32 +60,75 @@ def _credits_expiring(context: "Context") -> DataLoader:
     return DataLoader(load_fn=load)
 
 
+def _by_id(item: Any) -> Hashable:
+    return item.id
+
+
 class Loaders:
-    """The loaders of one request; none outlives it, so none can serve stale or foreign rows."""
+    """The loaders of one request; none outlives it, so none can serve stale or foreign rows.
+
+    Each is made when first asked for: a request uses two or three of them, and making
+    all thirteen cost more than some requests' own work.
+    """
 
     def __init__(self, context: "Context") -> None:
-        by_id = lambda item: item.id  # noqa: E731
-        self.user = _one_each(context, people.get_users, by_id)
-        self.professional = _one_each(context, people.get_professionals, by_id)
-        self.student = _one_each(context, people.get_students, by_id)
-        self.students_of_guardian = _many_each(
-            context, people.get_students_of_guardians, lambda student: student.guardian_id
-        )
-        self.availability_rules_of_professional = _many_each(
-            context, scheduling.get_rules_of_professionals, lambda rule: rule.professional_id
-        )
-        self.time_off_of_professional = _time_off_in_range(context)
-        self.credit_balance = _one_each(context, credits.get_balances, lambda row: row.user_id)
-        self.credit_transaction = _one_each(context, credits.get_transactions, by_id)
-        self.credits_expiring = _credits_expiring(context)
-        self.appointment = _one_each(context, appointments.get_many, by_id)
-        self.time_slot = _one_each(context, scheduling.get_slots, by_id)
-        self.live_appointment_of_slot = _one_each(
-            context, appointments.live_of_slots, lambda appointment: appointment.time_slot_id
-        )
-        self.credit_transactions_of_appointment = _many_each(
-            context, credits.get_transactions_of_appointments, lambda entry: entry.appointment_id
-        )
+        self._context = context
+
+    @cached_property
+    def user(self) -> DataLoader:
+        return _one_each(self._context, people.get_users, _by_id)
+
+    @cached_property
+    def professional(self) -> DataLoader:
+        return _one_each(self._context, people.get_professionals, _by_id)
+
+    @cached_property
+    def student(self) -> DataLoader:
+        return _one_each(self._context, people.get_students, _by_id)
+
+    @cached_property
+    def students_of_guardian(self) -> DataLoader:
+        return _many_each(self._context, people.get_students_of_guardians,
+                          lambda student: student.guardian_id)
+
+    @cached_property
+    def availability_rules_of_professional(self) -> DataLoader:
+        return _many_each(self._context, scheduling.get_rules_of_professionals,
+                          lambda rule: rule.professional_id)
+
+    @cached_property
+    def time_off_of_professional(self) -> DataLoader:
+        return _time_off_in_range(self._context)
+
+    @cached_property
+    def credit_balance(self) -> DataLoader:
+        return _one_each(self._context, credits.get_balances, lambda row: row.user_id)
+
+    @cached_property
+    def credit_transaction(self) -> DataLoader:
+        return _one_each(self._context, credits.get_transactions, _by_id)
+
+    @cached_property
+    def credits_expiring(self) -> DataLoader:
+        return _credits_expiring(self._context)
+
+    @cached_property
+    def appointment(self) -> DataLoader:
+        return _one_each(self._context, appointments.get_many, _by_id)
+
+    @cached_property
+    def time_slot(self) -> DataLoader:
+        return _one_each(self._context, scheduling.get_slots, _by_id)
+
+    @cached_property
+    def live_appointment_of_slot(self) -> DataLoader:
+        return _one_each(self._context, appointments.live_of_slots,
+                         lambda appointment: appointment.time_slot_id)
+
+    @cached_property
+    def credit_transactions_of_appointment(self) -> DataLoader:
+        return _many_each(self._context, credits.get_transactions_of_appointments,
+                          lambda entry: entry.appointment_id)
 
 
 def _time_off_in_range(context: "Context") -> DataLoader:
