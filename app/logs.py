@@ -4,7 +4,6 @@ Fields passed as `logger.info("...", extra={...})` become keys of the object. No
 here logs headers, variables or bodies: tokens and passwords never reach a log line.
 """
 
-import json
 import logging
 import re
 import sys
@@ -12,6 +11,8 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from app.config import Settings
 
@@ -62,7 +63,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class TextFormatter(logging.Formatter):
