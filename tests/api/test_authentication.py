@@ -2,11 +2,13 @@
 
 import base64
 import json
+import time
 from datetime import timedelta
 
 import jwt
 import pytest
 
+from app import auth
 from tests.support import PASSWORD, error_codes
 
 LOGIN = """
@@ -140,3 +142,15 @@ async def test_token_without_expiry_is_refused(api, org, settings):
     forever = jwt.encode({"sub": str(org.admin.user.id), "org": org.id, "role": "ADMIN",
                           "iat": 1}, settings.signing_key(), algorithm="HS256")
     assert error_codes(await api.post(ME, token=forever)) == ["UNAUTHENTICATED"]
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(api, org, tenants, monkeypatch):
+    """Verified tokens are remembered (app/auth.py), but their expiry is checked on every use."""
+    token = tenants.token_for(org.client.user, lifetime=timedelta(minutes=5))
+    assert await api.data(ME, token=token) == {"me": {"email": org.client.user.email}}
+
+    later = time.time() + 301
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    body = await api.post(ME, token=token)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert "expired" in body["errors"][0]["message"]
