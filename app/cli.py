@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import gc
+import signal
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
@@ -112,6 +113,10 @@ def _run_with_database(
     return asyncio.run(run())
 
 
+def _exit_for_signal(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
+
+
 def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -135,6 +140,10 @@ def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
     # garbage collector's sweeps: a full sweep over it stalled requests for ~100 ms.
     gc.collect()
     gc.freeze()
+    # uvicorn shuts down on SIGTERM, then raises the signal again. With its default action
+    # that killed the process before `atexit` ran, and the embedded PostgreSQL outlived the
+    # last server using it. Exiting through Python keeps the status a supervisor expects.
+    signal.signal(signal.SIGTERM, _exit_for_signal)
     # Our JSON logging throughout; the app logs each request itself (with its request id).
     # uvloop and httptools (uvicorn[standard]): the fastest event loop and HTTP parser.
     uvicorn.run(app, host=arguments.host, port=arguments.port, log_config=None, access_log=False,

@@ -74,6 +74,8 @@ def test_two_servers_share_the_embedded_database_and_data_survives_a_restart(tmp
             stop(second)
     finally:
         stop(first)
+    # The last server out stops PostgreSQL (a clean shutdown removes postmaster.pid).
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
 
     restarted = start_server(tmp_path, first_port)
     try:
@@ -82,3 +84,4 @@ def test_two_servers_share_the_embedded_database_and_data_survives_a_restart(tmp
         assert graphql(first_port, ME, token)["data"]["me"]["email"] == "admin@demo.example"
     finally:
         stop(restarted)
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
