@@ -1,11 +1,13 @@
 """Test helpers: a GraphQL client over HTTP and a factory of populated organizations."""
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from app.api import ids
 from app.auth import Principal, hash_password, issue_token
@@ -137,3 +139,18 @@ class GraphQLClient:
 def error_codes(body: dict[str, Any]) -> list[str]:
     """The `extensions.code` of each top-level error."""
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+
+
+@contextmanager
+def counting_statements(db: Database):
+    """The SQL statements the database runs inside the block (BEGIN and COMMIT are not)."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)

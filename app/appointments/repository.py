@@ -3,12 +3,15 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Row, Select, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.appointments.models import Appointment, AppointmentState
 from app.auth import Principal
-from app.people.models import Professional, Role
+from app.organizations.models import Organization
+from app.people.models import Professional, Role, User
+from app.scheduling.models import TimeSlot
 from app.tenancy import current_organization_id
 
 APPOINTMENT_SORT_KEY = (Appointment.starts_at, Appointment.id)
@@ -16,6 +19,30 @@ APPOINTMENT_SORT_KEY = (Appointment.starts_at, Appointment.id)
 
 async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
     return await session.get(Appointment, (current_organization_id(session), appointment_id))
+
+
+async def load_booking_parties(session: AsyncSession, slot_id: int, client_id: int) -> Row | None:
+    """The slot, its professional and their user, the client and the organization, in one
+    statement; None if there is no such slot.
+
+    Booking checks and messages then find each of them in the session with `session.get`,
+    without a statement each. The session holds objects weakly: keep the row while they
+    are needed.
+    """
+    organization_id = current_organization_id(session)
+    provider, client = aliased(User), aliased(User)
+    statement = (
+        select(TimeSlot, Professional, provider, client, Organization)
+        .join(Professional, (Professional.organization_id == TimeSlot.organization_id)
+              & (Professional.id == TimeSlot.professional_id))
+        .join(provider, (provider.organization_id == Professional.organization_id)
+              & (provider.id == Professional.user_id))
+        .join(Organization, Organization.id == TimeSlot.organization_id)
+        .outerjoin(client, (client.organization_id == TimeSlot.organization_id)
+                   & (client.id == client_id))
+        .where(TimeSlot.organization_id == organization_id, TimeSlot.id == slot_id)
+    )
+    return (await session.execute(statement)).one_or_none()
 
 
 async def get_many(session: AsyncSession, ids: Iterable[int]) -> list[Appointment]:

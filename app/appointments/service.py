@@ -180,10 +180,10 @@ async def book_time_slot(
     made: list[object] = []
 
     async def perform() -> idempotency.Result:
-        slot = await scheduling.get_slot(session, slot_id)
-        if slot is None:
+        parties = await repository.load_booking_parties(session, slot_id, client_id)
+        if parties is None:
             raise NotFound("No such time slot.", field=["input", "timeSlotId"])
-        professional = await people.get_professional(session, slot.professional_id)
+        slot, professional, *_ = parties  # `parties` keeps the rest in the session
         await _check_may_book(session, principal, professional, client_id)
         organization = await organizations.get_current(session)
         _check_booking_window(principal, organization, slot.starts_at, now,

@@ -10,12 +10,14 @@ from tests.appointments.support import (
     BOOK,
     HOUR,
     add_slot,
+    add_slots,
     book,
     give_credits,
     in_days,
     slot_id,
 )
 from tests.credits.support import balance_of, entries_of
+from tests.support import counting_statements
 
 
 async def slot_status(db, org, slot) -> str:
@@ -182,3 +184,30 @@ async def test_malformed_and_foreign_slot_ids_are_not_found(api, db, org, other_
         body = await api.data(BOOK, {"input": {"timeSlotId": bad}}, as_=org.client)
         assert body["bookTimeSlot"]["userErrors"][0]["code"] == "NOT_FOUND"
     assert await slot_status(db, other_org, foreign) == "AVAILABLE"
+
+
+BOOK_AND_PAY = """mutation Book($input: BookTimeSlotInput!) {
+  bookTimeSlot(input: $input) {
+    appointment { id state startsAt creditCost }
+    creditTransaction { amount balanceAfter }
+    creditBalance { balance }
+    userErrors { code }
+  }
+}"""
+
+
+async def test_a_booking_reads_what_it_checks_in_one_statement(api, db, org):
+    """Slot, professional, their user, client and organization come in one statement; the
+    whole booking is 11 (BEGIN and COMMIT aside), whoever books."""
+    await give_credits(db, org, org.client, 2)
+    first, second = await add_slots(db, org, [in_days(2), in_days(3)])
+    with counting_statements(db) as statements:
+        booked = await api.data(BOOK_AND_PAY, {"input": {"timeSlotId": slot_id(first)}},
+                                as_=org.client)
+    assert booked["bookTimeSlot"]["userErrors"] == []
+    assert len(statements) == 11, "\n".join(statements)
+    with counting_statements(db) as statements:
+        booked = await api.data(BOOK_AND_PAY, {"input": {"timeSlotId": slot_id(second),
+                                                 "clientId": org.client.id}}, as_=org.staff)
+    assert booked["bookTimeSlot"]["userErrors"] == []
+    assert len(statements) == 11, "\n".join(statements)

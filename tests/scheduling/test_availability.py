@@ -1,11 +1,10 @@
 """The availability query: notice and window, time zones cutting days, errors, statement count."""
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.organizations.models import Organization
 from app.people.models import Role
@@ -21,6 +20,7 @@ from tests.scheduling.support import (
     principal,
     upcoming,
 )
+from tests.support import counting_statements
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
@@ -226,20 +226,6 @@ async def test_another_organizations_professional_is_not_found(api, org, other_o
 
         assert body["data"] is None
         assert [error["extensions"]["code"] for error in body["errors"]] == ["NOT_FOUND"]
-
-
-@contextmanager
-def counting_statements(db):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_availability_issues_a_constant_number_of_statements(api, db, org):
