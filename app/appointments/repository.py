@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, Select, false, select, true
+from sqlalchemy import ColumnElement, Row, Select, bindparam, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,6 +21,22 @@ async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
     return await session.get(Appointment, (current_organization_id(session), appointment_id))
 
 
+_PROVIDER, _CLIENT = aliased(User), aliased(User)
+# Built once: building this statement (and its cache key) each time cost more than it saved.
+_BOOKING_PARTIES = (
+    select(TimeSlot, Professional, _PROVIDER, _CLIENT, Organization)
+    .join(Professional, (Professional.organization_id == TimeSlot.organization_id)
+          & (Professional.id == TimeSlot.professional_id))
+    .join(_PROVIDER, (_PROVIDER.organization_id == Professional.organization_id)
+          & (_PROVIDER.id == Professional.user_id))
+    .join(Organization, Organization.id == TimeSlot.organization_id)
+    .outerjoin(_CLIENT, (_CLIENT.organization_id == TimeSlot.organization_id)
+               & (_CLIENT.id == bindparam("client_id")))
+    .where(TimeSlot.organization_id == bindparam("organization_id"),
+           TimeSlot.id == bindparam("slot_id"))
+)
+
+
 async def load_booking_parties(session: AsyncSession, slot_id: int, client_id: int) -> Row | None:
     """The slot, its professional and their user, the client and the organization, in one
     statement; None if there is no such slot.
@@ -29,20 +45,10 @@ async def load_booking_parties(session: AsyncSession, slot_id: int, client_id: i
     without a statement each. The session holds objects weakly: keep the row while they
     are needed.
     """
-    organization_id = current_organization_id(session)
-    provider, client = aliased(User), aliased(User)
-    statement = (
-        select(TimeSlot, Professional, provider, client, Organization)
-        .join(Professional, (Professional.organization_id == TimeSlot.organization_id)
-              & (Professional.id == TimeSlot.professional_id))
-        .join(provider, (provider.organization_id == Professional.organization_id)
-              & (provider.id == Professional.user_id))
-        .join(Organization, Organization.id == TimeSlot.organization_id)
-        .outerjoin(client, (client.organization_id == TimeSlot.organization_id)
-                   & (client.id == client_id))
-        .where(TimeSlot.organization_id == organization_id, TimeSlot.id == slot_id)
-    )
-    return (await session.execute(statement)).one_or_none()
+    result = await session.execute(_BOOKING_PARTIES, {
+        "organization_id": current_organization_id(session), "slot_id": slot_id,
+        "client_id": client_id})
+    return result.one_or_none()
 
 
 async def get_many(session: AsyncSession, ids: Iterable[int]) -> list[Appointment]:
