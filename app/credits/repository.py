@@ -8,7 +8,7 @@ client's lots in draw order (earliest expiry first, then id).
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -78,6 +78,28 @@ async def add_to_balance(
     return await session.scalar(statement, execution_options=_REFRESH)
 
 
+# Built once with bind parameters: building this statement on each call cost more CPU
+# than running it. The guard in the WHERE clause is what makes concurrent debits safe:
+# the row lock serializes them, and each one re-checks the balance it finally sees.
+_CHANGE_BALANCE = (
+    update(CreditBalance)
+    .where(
+        CreditBalance.organization_id == bindparam("tenant"),
+        CreditBalance.user_id == bindparam("client"),
+        CreditBalance.balance + bindparam("amount", type_=Integer) >= 0,
+    )
+    .values(
+        balance=CreditBalance.balance + bindparam("amount", type_=Integer),
+        lifetime_purchased=CreditBalance.lifetime_purchased + bindparam("purchased", type_=Integer),
+        lifetime_used=CreditBalance.lifetime_used + bindparam("used", type_=Integer),
+        lifetime_refunded=CreditBalance.lifetime_refunded + bindparam("refunded", type_=Integer),
+        lifetime_expired=CreditBalance.lifetime_expired + bindparam("expired", type_=Integer),
+        updated_at=func.now(),
+    )
+    .returning(CreditBalance)
+)
+
+
 async def change_balance(
     session: AsyncSession,
     user_id: int,
@@ -88,29 +110,12 @@ async def change_balance(
     refunded: int = 0,
     expired: int = 0,
 ) -> CreditBalance | None:
-    """Adds `amount` (signed) and the counters; None, changing nothing, if it would go below zero.
-
-    The guard in the WHERE clause is what makes concurrent debits safe: the row
-    lock serializes them, and each one re-checks the balance it finally sees.
-    """
-    statement = (
-        update(CreditBalance)
-        .where(
-            CreditBalance.organization_id == current_organization_id(session),
-            CreditBalance.user_id == user_id,
-            CreditBalance.balance + amount >= 0,
-        )
-        .values(
-            balance=CreditBalance.balance + amount,
-            lifetime_purchased=CreditBalance.lifetime_purchased + purchased,
-            lifetime_used=CreditBalance.lifetime_used + used,
-            lifetime_refunded=CreditBalance.lifetime_refunded + refunded,
-            lifetime_expired=CreditBalance.lifetime_expired + expired,
-            updated_at=func.now(),
-        )
-        .returning(CreditBalance)
-    )
-    return await session.scalar(statement, execution_options=_REFRESH)
+    """Adds `amount` (signed) and the counters; None, changing nothing, if it would go below zero."""
+    return await session.scalar(_CHANGE_BALANCE, {
+        "tenant": current_organization_id(session), "client": user_id,
+        "amount": amount, "purchased": purchased, "used": used, "refunded": refunded,
+        "expired": expired,
+    }, execution_options=_REFRESH)
 
 
 # ---- ledger entries -----------------------------------------------------------
@@ -169,19 +174,22 @@ def transactions_query(
 _DRAW_ORDER = (CreditLot.expires_at.asc().nulls_last(), CreditLot.id)
 
 
+_LOCK_OPEN_LOTS = (
+    select(CreditLot)
+    .where(
+        CreditLot.organization_id == bindparam("organization_id"),
+        CreditLot.user_id == bindparam("user_id"),
+        CreditLot.remaining > 0,
+    )
+    .order_by(*_DRAW_ORDER)
+    .with_for_update()
+)
+
+
 async def lock_open_lots(session: AsyncSession, user_id: int) -> list[CreditLot]:
     """The client's lots with credits left, in draw order, locked in that order."""
-    statement = (
-        select(CreditLot)
-        .where(
-            CreditLot.organization_id == current_organization_id(session),
-            CreditLot.user_id == user_id,
-            CreditLot.remaining > 0,
-        )
-        .order_by(*_DRAW_ORDER)
-        .with_for_update()
-    )
-    return list(await session.scalars(statement, execution_options=_REFRESH))
+    parameters = {"organization_id": current_organization_id(session), "user_id": user_id}
+    return list(await session.scalars(_LOCK_OPEN_LOTS, parameters, execution_options=_REFRESH))
 
 
 async def lock_lots(session: AsyncSession, lot_ids: Iterable[int]) -> list[CreditLot]:

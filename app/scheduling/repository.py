@@ -300,6 +300,21 @@ async def overlaps_time_off(session: AsyncSession, slot: TimeSlot) -> bool:
     return bool(await session.scalar(statement))
 
 
+# Built once (with an expanding IN): building it on each call cost more than running it.
+_SET_SLOT_STATUS = (
+    update(TimeSlot)
+    .where(
+        TimeSlot.organization_id == bindparam("tenant"),
+        TimeSlot.id == bindparam("slot"),
+        TimeSlot.status.in_(bindparam("when_status_in", expanding=True)),
+    )
+    .values(status=bindparam("new_status"), block_reason=bindparam("new_block_reason"),
+            updated_at=func.now())
+    .returning(TimeSlot)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+
+
 async def set_slot_status(
     session: AsyncSession,
     slot_id: int,
@@ -309,18 +324,11 @@ async def set_slot_status(
     when_status_in: Sequence[TimeSlotStatus],
 ) -> TimeSlot | None:
     """A guarded status change, applied only while the status is one of `when_status_in`."""
-    statement = (
-        update(TimeSlot)
-        .where(
-            TimeSlot.organization_id == current_organization_id(session),
-            TimeSlot.id == slot_id,
-            TimeSlot.status.in_(when_status_in),
-        )
-        .values(status=status, block_reason=block_reason, updated_at=func.now())
-        .returning(TimeSlot)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
-    slot = await session.scalar(statement)
+    slot = await session.scalar(_SET_SLOT_STATUS, {
+        "tenant": current_organization_id(session), "slot": slot_id,
+        "when_status_in": list(when_status_in), "new_status": status,
+        "new_block_reason": block_reason,
+    })
     if slot is not None:
         await notify_slots_changed(session, professional_id=slot.professional_id,
                                    slot_ids=[slot.id])
