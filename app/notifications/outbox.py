@@ -7,9 +7,10 @@ delivery job sends it afterwards (see `app.notifications.delivery`).
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import BindParameter, bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.notifications.models import NotificationKind, OutboxMessage
 from app.tenancy import current_organization_id
@@ -40,6 +41,31 @@ async def enqueue(
     )
 
 
+def _column_parameter(name: str, column: QueryableAttribute) -> BindParameter:
+    # Named apart from the column, as INSERT requires; typed like it, for its conversions.
+    return bindparam(name, type_=column.type)
+
+
+# Built once: building it on each call cost more CPU than running it.
+_INSERT_MESSAGE = (
+    insert(OutboxMessage)
+    .values(
+        organization_id=_column_parameter("tenant", OutboxMessage.organization_id),
+        kind=_column_parameter("message_kind", OutboxMessage.kind),
+        recipient_user_id=_column_parameter("recipient", OutboxMessage.recipient_user_id),
+        appointment_id=_column_parameter("appointment", OutboxMessage.appointment_id),
+        lead_hours=_column_parameter("lead", OutboxMessage.lead_hours),
+        dedupe_key=_column_parameter("dedupe", OutboxMessage.dedupe_key),
+        subject=_column_parameter("message_subject", OutboxMessage.subject),
+        body=_column_parameter("message_body", OutboxMessage.body),
+        next_attempt_at=func.coalesce(
+            _column_parameter("due_at", OutboxMessage.next_attempt_at), func.now()),
+    )
+    .on_conflict_do_nothing()
+    .returning(OutboxMessage.id)
+)
+
+
 async def insert_message(
     session: AsyncSession,
     *,
@@ -53,20 +79,9 @@ async def insert_message(
     due_at: datetime | None = None,
 ) -> int | None:
     """One INSERT; a duplicate (same dedupe key, or same reminder) is skipped and gives None."""
-    statement = (
-        insert(OutboxMessage)
-        .values(
-            organization_id=current_organization_id(session),
-            kind=kind,
-            recipient_user_id=recipient_user_id,
-            appointment_id=appointment_id,
-            lead_hours=lead_hours,
-            dedupe_key=dedupe_key,
-            subject=subject,
-            body=body,
-            next_attempt_at=due_at if due_at is not None else func.now(),
-        )
-        .on_conflict_do_nothing()
-        .returning(OutboxMessage.id)
-    )
-    return await session.scalar(statement)
+    return await session.scalar(_INSERT_MESSAGE, {
+        "tenant": current_organization_id(session), "message_kind": kind,
+        "recipient": recipient_user_id, "appointment": appointment_id, "lead": lead_hours,
+        "dedupe": dedupe_key, "message_subject": subject, "message_body": body,
+        "due_at": due_at,
+    })
