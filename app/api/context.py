@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -134,9 +134,18 @@ class Context:
         )
 
     async def close(self) -> None:
-        if self._read_session is not None:
-            await self._read_session.close()  # rolls back the read-only transaction
-            self._read_session = None
+        session, self._read_session = self._read_session, None
+        if session is not None:
+            await session.close()  # rolls back the read-only transaction
+
+    async def start_over(self) -> None:
+        """Forgets the work of an attempt that failed midway, before the query runs again
+        (app/api/execution.py): a failed statement leaves the read session unusable, and
+        the loaders may hold what it left half done."""
+        async with self._session_lock:  # not while a resolver still reads
+            with suppress(Exception):  # e.g. a connection the failure broke; it goes anyway
+                await self.close()
+        self.loaders = Loaders(self)
 
 
 Info = strawberry.Info[Context, None]

@@ -21,7 +21,9 @@ It takes only the road without incidents. A resolver error, a null in a non-null
 an abstract type, `@defer`/`@stream`, introspection, resolver middleware, a mutation or a
 subscription: the operation is left to graphql-core's executor, which runs it (again) from
 the start and reports any error with its path and location, as always. Only queries take
-the fast road, and running a query a second time changes nothing.
+the fast road, and running a query a second time changes nothing; the request's context
+is first asked to forget the failed attempt's work (`start_over`), so that a read session
+a failed statement left unusable does not change what graphql-core reports.
 """
 
 import asyncio
@@ -138,9 +140,19 @@ class FastQueryExecution(StrawberryGraphQLCoreExecutionContext):
                     pending.target[pending.field.key] = pending.field.complete(value,
                                                                                pending.path)
         except Exception:  # noqa: BLE001 - graphql-core runs it again and reports what happened
+            await self._start_over()
             result = self._hand_over()
             return await result if self.is_awaitable(result) else result
         return ExecutionResult(data, None)
+
+    async def _start_over(self) -> None:
+        """Resolvers ran and one failed: the request's context forgets their work, if it
+        can, so that graphql-core starts as clean as we did. (Our Context drops its read
+        session: after a failed statement, or a lost connection, it is unusable, and
+        graphql-core's attempt would report that instead of the real failure.)"""
+        start_over = getattr(self.context_value, "start_over", None)
+        if start_over is not None:
+            await start_over()
 
     # ---- planning -----------------------------------------------------------------
 

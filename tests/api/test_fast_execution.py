@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.api.execution import FastQueryExecution
 from app.api.schema import build_schema
+from app.organizations import repository as organizations
 from app.web import create_app
 from tests.appointments.support import add_slots, book, give_credits, in_days
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, error_codes
 
 CALENDAR = """
 query Calendar($ids: [ID!]!, $from: Date!, $to: Date!, $withTitle: Boolean!, $bare: Boolean!) {
@@ -188,3 +190,25 @@ def test_a_query_with_nothing_to_await_stays_synchronous(roads):
     assert result.data == {"__typename": "Query", "again": "Query"}
     assert roads.fast == ["Ping"]
     assert roads.handed_over == []
+
+
+async def test_a_failed_statement_is_reported_as_itself(api, reference, org, roads, monkeypatch):
+    """A resolver's statement times out (as in an outage): both roads report
+    SERVICE_UNAVAILABLE. Before graphql-core runs the query again, the request drops the
+    read session the failure left unusable; otherwise its attempt reported that instead."""
+    original = organizations.get_current
+
+    async def times_out(session):
+        await session.execute(text("SET LOCAL statement_timeout = '10ms'"))
+        await session.execute(text("SELECT pg_sleep(1)"))
+        return await original(session)
+
+    monkeypatch.setattr(organizations, "get_current", times_out)
+    request = {"json": {"query": "query Slow { me { email } organization { name } }"},
+               "headers": {"Authorization": f"Bearer {org.staff.token}"}}
+    ours = await api.http.post("/graphql", **request)
+    theirs = await reference.http.post("/graphql", **request)
+    assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json())
+    assert ours.status_code == 503
+    assert error_codes(ours.json()) == ["SERVICE_UNAVAILABLE"]
+    assert roads.handed_over == ["Slow"]
