@@ -9,9 +9,10 @@ statements than its budget (an N+1 would blow it).
 """
 
 from bench.__main__ import Options, run
+from bench.compare import compare
 
 # Statements per request, BEGIN and COMMIT/ROLLBACK included, whatever the answer's size.
-STATEMENT_BUDGET = {"availability": 7, "credits": 5, "appointments": 7, "bookings": 17}
+STATEMENT_BUDGET = {"availability": 7, "credits": 5, "appointments": 7, "bookings": 13}
 
 
 async def test_quick_benchmark_runs_clean_and_races_book_each_slot_once(postgres_admin_url,
@@ -34,3 +35,16 @@ async def test_quick_benchmark_runs_clean_and_races_book_each_slot_once(postgres
         assert entry["statements"][1] <= STATEMENT_BUDGET[entry["name"]], entry
     assert results["ok"]
     assert (tmp_path / "quick.json").exists()
+
+
+async def test_compare_measures_each_variant_side_by_side(postgres_admin_url):
+    """`python -m bench.compare`: one server per variant, same dataset, same load."""
+    results = await compare(["BOOKINGS_FAST_QUERIES=false", ""], ["credits", "bookings"],
+                            seconds=0.3, quick=True, database_url=postgres_admin_url)
+
+    assert set(results) == {"credits", "bookings"}
+    for name, measured in results.items():
+        assert len(measured) == 2, name
+        for tally in measured:
+            assert tally.requests > 0 and tally.errors == 0, (name, tally)
+            assert tally.cpu_us_per_request > 0, (name, tally)
