@@ -135,7 +135,9 @@ class FastQueryExecution(StrawberryGraphQLCoreExecutionContext):
                     values = await asyncio.gather(*(p.awaitable for p in batch),
                                                   return_exceptions=True)
                 for pending, value in zip(batch, values, strict=True):
-                    if isinstance(value, Exception):
+                    if isinstance(value, BaseException):
+                        if not isinstance(value, Exception):
+                            raise value  # a cancellation goes on up, as it would have
                         raise _OffTheFastRoad from value
                     pending.target[pending.field.key] = pending.field.complete(value,
                                                                                pending.path)
