@@ -34,6 +34,7 @@ from bench.scenarios import (
     READ_SCENARIOS,
     Booking,
     Tokens,
+    booked,
     booking_code,
     booking_request,
     graphql_request,
@@ -321,11 +322,7 @@ async def _uncontended(ours: Server, free: dict[int, list[int]], organizations, 
     requests = (booking_request(booking, tokens)
                 for booking in uncontended_bookings(free, organizations))
 
-    def check(_request, response) -> str | None:
-        code = booking_code(response)
-        return None if code == "ok" else code
-
-    result = await _measure(ours, requests, options, check=check, warm=False,
+    result = await _measure(ours, requests, options, check=booked, warm=False,
                             on_response=_statement_counter(statements, "bookings"))
     print(f"bookTimeSlot without contention: {result['rate']:.0f} bookings/s", flush=True)
     return {"name": "bookings", "title": "bookTimeSlot, each client a different slot",

@@ -18,35 +18,32 @@ import secrets
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 from app import migrations
 from app.db import Database
 from bench import load
-from bench.__main__ import REPOSITORY, Options, _analyze, _free_slots, _fresh_database
-from bench.scenarios import READ_SCENARIOS, Tokens, booking_request, uncontended_bookings
+from bench.__main__ import (
+    REPOSITORY,
+    ROUNDS,
+    Options,
+    _analyze,
+    _combined,
+    _free_slots,
+    _fresh_database,
+    _measure,
+)
+from bench.scenarios import (
+    READ_SCENARIOS,
+    Tokens,
+    booked,
+    booking_request,
+    uncontended_bookings,
+)
 from bench.seed import QUICK_SHAPE, Shape, seed
-from bench.servers import HOST, bookings_server
+from bench.servers import bookings_server
 
 SCENARIOS = [scenario.name for scenario in READ_SCENARIOS] + ["bookings"]
-SLICES = 3
-
-
-@dataclass
-class Measured:
-    requests: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    errors: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def cpu_us_per_request(self) -> float:
-        return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
 
 
 def parse_variant(text: str) -> dict[str, str]:
@@ -62,8 +59,9 @@ def parse_variant(text: str) -> dict[str, str]:
 
 async def compare(variants: list[str], scenarios: list[str], *, seconds: float,
                   quick: bool = False, connections: int = 16,
-                  database_url: str | None = None) -> dict[str, list[Measured]]:
-    """Per scenario, what each variant measured (in the order given)."""
+                  database_url: str | None = None) -> dict[str, list[dict]]:
+    """Per scenario, what each variant measured (in the order given), as `python -m bench`
+    reports a scenario: rate, p50/p99, errors, server CPU per request."""
     work = Path(tempfile.mkdtemp(prefix="bookings-compare-"))
     url = await _fresh_database(database_url or os.environ.get("DATABASE_URL"), work)
     db = Database(url, pool_size=4)
@@ -76,36 +74,34 @@ async def compare(variants: list[str], scenarios: list[str], *, seconds: float,
     servers = [bookings_server({**base, **parse_variant(variant)}, work / f"server-{n}.log")
                for n, variant in enumerate(variants)]
     tokens = Tokens(secret)
-    results: dict[str, list[Measured]] = {}
+    per_slice = Options(connections=connections, seconds=seconds / ROUNDS,
+                        warmup=min(0.5, seconds / ROUNDS))
+    results: dict[str, list[dict]] = {}
     try:
         await asyncio.gather(*(server.start() for server in servers))
         free = (await _free_slots(db, organizations, Options()))["plain"]
         for name in scenarios:
             if name == "bookings":  # each variant books slots of its own
+                check = booked
                 streams = [(booking_request(booking, tokens) for booking in uncontended_bookings(
                     {org: slots[n::len(servers)] for org, slots in free.items()}, organizations))
                     for n in range(len(servers))]
             else:
+                check = load.ok_graphql
                 scenario = next(s for s in READ_SCENARIOS if s.name == name)
                 requests, _ = scenario.requests(organizations, tokens, 3000)
                 streams = [load.cycle(requests) for _ in servers]
-            measured = [Measured() for _ in servers]
-            for _ in range(SLICES):
-                for server, stream, tally in zip(servers, streams, measured, strict=True):
-                    await load.run(HOST, server.port, stream, connections=connections,
-                                   seconds=min(0.5, seconds / SLICES))
-                    cpu = server.cpu_seconds()
-                    outcome = await load.run(HOST, server.port, stream, connections=connections,
-                                             seconds=seconds / SLICES)
-                    tally.requests += outcome.requests
-                    tally.seconds += outcome.seconds
-                    tally.errors += outcome.errors
-                    tally.cpu_seconds += server.cpu_seconds() - cpu
-            results[name] = measured
-            for variant, tally in zip(variants, measured, strict=True):
-                print(f"{name:13} {variant or '(as configured)':40} {tally.rate:7.0f} req/s"
-                      f"  {tally.cpu_us_per_request:6.0f} µs CPU/req  {tally.errors} errors",
-                      flush=True)
+            slices: list[list[dict]] = [[] for _ in servers]
+            for _ in range(ROUNDS):
+                for server, stream, measured in zip(servers, streams, slices, strict=True):
+                    measured.append(await _measure(server, stream, per_slice, check=check,
+                                                   keep_latencies=True))
+            results[name] = [_combined(measured) for measured in slices]
+            for variant, result in zip(variants, results[name], strict=True):
+                print(f"{name:13} {variant or '(as configured)':40} {result['rate']:7.0f} req/s"
+                      f"  p99 {result['p99_ms']:6.1f} ms"
+                      f"  {result['server_cpu_us_per_request']:6d} µs CPU/req"
+                      f"  {result['errors']} errors", flush=True)
     finally:
         await asyncio.gather(*(server.stop() for server in servers))
         await db.dispose()

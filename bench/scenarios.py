@@ -169,6 +169,12 @@ def booking_code(response: Response) -> str:
     return "ok" if payload["appointment"] is not None else "no appointment"
 
 
+def booked(_request: Request, response: Response) -> str | None:
+    """A load check: None for a booking made, else what happened instead."""
+    code = booking_code(response)
+    return None if code == "ok" else code
+
+
 def uncontended_bookings(free_slots: dict[int, list[int]],
                          organizations: list[SeededOrganization]) -> Iterator[Booking]:
     """Every free slot once, organizations interleaved, each by the next client in turn."""

@@ -45,6 +45,6 @@ async def test_compare_measures_each_variant_side_by_side(postgres_admin_url):
     assert set(results) == {"credits", "bookings"}
     for name, measured in results.items():
         assert len(measured) == 2, name
-        for tally in measured:
-            assert tally.requests > 0 and tally.errors == 0, (name, tally)
-            assert tally.cpu_us_per_request > 0, (name, tally)
+        for result in measured:
+            assert result["requests"] > 0 and result["errors"] == 0, (name, result)
+            assert result["server_cpu_us_per_request"] > 0, (name, result)
