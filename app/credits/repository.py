@@ -97,6 +97,9 @@ _CHANGE_BALANCE = (
         updated_at=func.now(),
     )
     .returning(CreditBalance)
+    # RETURNING refreshes the balance object in the session; without this SQLAlchemy would
+    # also evaluate the WHERE clause in Python against every balance the session holds.
+    .execution_options(synchronize_session=False)
 )
 
 
