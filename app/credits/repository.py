@@ -231,15 +231,21 @@ async def draws_of(session: AsyncSession, transaction_id: int) -> list[CreditLot
     return list(await session.scalars(statement))
 
 
+# On the table, not the mapped class: a plain INSERT, without a unit-of-work flush (nothing
+# reads draws back in the transaction that makes them).
+_INSERT_DRAWS = insert(CreditLotDraw.__table__)
+
+
 async def add_draws(session: AsyncSession, transaction_id: int, taken: dict[int, int]) -> None:
     """Records that `transaction_id` took `taken[lot_id]` credits from each lot."""
+    if not taken:
+        return
     organization_id = current_organization_id(session)
-    session.add_all(
-        CreditLotDraw(organization_id=organization_id, transaction_id=transaction_id,
-                      lot_id=lot_id, amount=amount)
+    await session.execute(_INSERT_DRAWS, [
+        {"organization_id": organization_id, "transaction_id": transaction_id,
+         "lot_id": lot_id, "amount": amount}
         for lot_id, amount in taken.items()
-    )
-    await session.flush()
+    ])
 
 
 async def expiring_before(
