@@ -167,3 +167,29 @@ async def test_appointment_credit_transactions_hidden_from_professionals(api, or
     assert as_client["node"]["creditTransactions"] == [
         {"type": "APPOINTMENT_DEBIT", "amount": -1, "appointment": {"id": appointment}}]
     assert as_professional["node"]["creditTransactions"] == []
+
+
+@pytest.mark.parametrize(("actor", "shows_credits"), [
+    ("professional", False), ("staff", True), ("client", True)])
+async def test_mutation_payloads_show_credits_only_to_those_who_may_see_them(
+        api, db, org, actor, shows_credits):
+    """A professional books and cancels for a client without seeing the client's credits,
+    which `creditBalance(userId:)` would refuse them."""
+    await give_credits(db, org, org.client, 2)
+    slot = await add_slot(db, org, in_days(3))
+    variables = {"timeSlotId": slot_id(slot)}
+    if actor != "client":
+        variables["clientId"] = org.client.id
+    booked = (await api.data(BOOK, {"input": variables}, as_=getattr(org, actor)))["bookTimeSlot"]
+    cancelled = (await api.data(CANCEL, {"input": {"appointmentId": booked["appointment"]["id"]}},
+                                as_=getattr(org, actor)))["cancelAppointment"]
+
+    assert booked["userErrors"] == [] and cancelled["userErrors"] == []
+    if shows_credits:
+        assert booked["creditTransaction"]["type"] == "APPOINTMENT_DEBIT"
+        assert booked["creditBalance"] == {"balance": 1}
+        assert cancelled["creditTransaction"]["type"] == "CANCELLATION_REFUND"
+        assert cancelled["creditBalance"] == {"balance": 2}
+    else:
+        assert booked["creditTransaction"] is None and booked["creditBalance"] is None
+        assert cancelled["creditTransaction"] is None and cancelled["creditBalance"] is None

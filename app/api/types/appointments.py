@@ -16,6 +16,7 @@ from app.api.types.scheduling import TimeSlotType
 from app.appointments import service
 from app.appointments.models import Appointment, AppointmentState
 from app.appointments.service import AppointmentChange
+from app.auth import Principal
 from app.credits import service as credits
 from app.pagination import count
 
@@ -195,10 +196,13 @@ class BookTimeSlotPayload:
         default=None, description="The new PRE_CONFIRMED appointment; null when refused."
     )
     credit_transaction: CreditTransactionType | None = strawberry.field(
-        default=None, description="The debit that paid for it."
+        default=None,
+        description="The debit that paid for it; null for a caller who may not see the client's "
+        "credits (a PROFESSIONAL).",
     )
     credit_balance: CreditBalanceType | None = strawberry.field(
-        default=None, description="The client's balance after the debit."
+        default=None,
+        description="The client's balance after the debit; null for a caller who may not see it.",
     )
     user_errors: list[UserErrorType] = strawberry.field(
         default_factory=list, description=USER_ERRORS
@@ -237,22 +241,28 @@ class AppointmentPayload:
         default=None, description="The appointment as saved; null when refused."
     )
     credit_transaction: CreditTransactionType | None = strawberry.field(
-        default=None, description="Set when the action moved credits (e.g. a cancellation refund)."
+        default=None,
+        description="Set when the action moved credits (e.g. a cancellation refund) and the "
+        "caller may see the client's credits.",
     )
     credit_balance: CreditBalanceType | None = strawberry.field(
-        default=None, description="The client's balance, when credits moved."
+        default=None,
+        description="The client's balance, when credits moved and the caller may see it.",
     )
     user_errors: list[UserErrorType] = strawberry.field(
         default_factory=list, description=USER_ERRORS
     )
 
 
-def _payload(payload_type, change: AppointmentChange):
+def _payload(payload_type, change: AppointmentChange, principal: Principal):
+    # A professional may book or cancel for a client without seeing the client's credits
+    # (DOMAIN.md 2): the credit fields are then null, as `creditBalance` would refuse them.
+    shows_credits = credits.can_see_credits_of(principal, change.appointment.client_id)
     return payload_type(
         appointment=AppointmentType.from_model(change.appointment),
-        credit_transaction=None if change.transaction is None
+        credit_transaction=None if change.transaction is None or not shows_credits
         else CreditTransactionType.from_model(change.transaction),
-        credit_balance=None if change.balance is None
+        credit_balance=None if change.balance is None or not shows_credits
         else CreditBalanceType.from_model(change.balance),
     )
 
@@ -310,7 +320,7 @@ class Mutation:
                 notes=input.notes,
                 idempotency_key=input.idempotency_key,
             )
-            return _payload(BookTimeSlotPayload, change)
+            return _payload(BookTimeSlotPayload, change, principal)
 
         return await run_mutation(info, BookTimeSlotPayload, action)
 
@@ -329,7 +339,7 @@ class Mutation:
                 session, principal, _appointment_pk(input.appointment_id),
                 reason=input.reason, idempotency_key=input.idempotency_key,
             )
-            return _payload(AppointmentPayload, change)
+            return _payload(AppointmentPayload, change, principal)
 
         return await run_mutation(info, AppointmentPayload, action)
 
@@ -344,7 +354,7 @@ class Mutation:
                                        field=["input", "newTimeSlotId"]),
                 idempotency_key=input.idempotency_key,
             )
-            return _payload(AppointmentPayload, change)
+            return _payload(AppointmentPayload, change, principal)
 
         return await run_mutation(info, AppointmentPayload, action)
 
@@ -367,6 +377,6 @@ async def _act(info: Info, input: AppointmentActionInput, transition) -> Appoint
     async def action(session, principal):
         change = await transition(session, principal, _appointment_pk(input.appointment_id),
                                   notes=input.notes)
-        return _payload(AppointmentPayload, change)
+        return _payload(AppointmentPayload, change, principal)
 
     return await run_mutation(info, AppointmentPayload, action)
