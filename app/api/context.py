@@ -78,6 +78,15 @@ class Context:
         except Unauthenticated as error:
             self.token_error = error
 
+    async def act_as(self, token: str) -> None:
+        """From now on the request acts as the user of `token` (just issued by `login`), so
+        the login payload's fields resolve for that user. What was read as the caller
+        before (the read session, the loaders' caches) is dropped, never reused."""
+        async with self._session_lock:
+            await self.close()
+        self.loaders = Loaders(self)
+        self.authenticate(f"Bearer {token}")
+
     @property
     def organization_id(self) -> int:
         if self.token_error is not None:

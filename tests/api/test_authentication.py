@@ -29,6 +29,33 @@ async def test_login_returns_a_token_that_authenticates(api, org):
     assert me == {"me": {"email": org.staff.user.email}}
 
 
+async def test_login_payload_shows_the_user_as_they_see_themselves(api, org):
+    """A login request carries no token: the payload's user is resolved as the new user,
+    so their own balance and students are there, not an UNAUTHENTICATED error."""
+    document = """mutation Login($input: LoginInput!) { login(input: $input) {
+        user { email creditBalance { balance } students { firstName } } userErrors { code } } }"""
+    body = await api.post(document, {"input": {
+        "organization": org.slug, "email": org.client.user.email, "password": PASSWORD}})
+
+    assert "errors" not in body
+    assert body["data"]["login"] == {"user": {
+        "email": org.client.user.email, "creditBalance": {"balance": 0},
+        "students": [{"firstName": "Kid"}]},
+        "userErrors": []}
+
+
+async def test_login_payload_of_another_user_is_not_read_as_the_caller(api, org):
+    """Logging in while sending someone else's token: the payload is the new user's view."""
+    document = """mutation Login($input: LoginInput!) { login(input: $input) {
+        user { email creditBalance { balance } } } }"""
+    body = await api.post(document, {"input": {
+        "organization": org.slug, "email": org.client.user.email, "password": PASSWORD}},
+        as_=org.other_client)
+
+    assert body["data"]["login"]["user"] == {"email": org.client.user.email,
+                                             "creditBalance": {"balance": 0}}
+
+
 async def test_wrong_password_and_unknown_organization_get_the_same_refusal(api, org):
     wrong_password = await api.data(LOGIN, {"input": {
         "organization": org.slug, "email": org.staff.user.email, "password": "not it"}})

@@ -393,6 +393,8 @@ class Mutation:
             )
         except UserError as error:
             return LoginPayload(user_errors=[UserErrorType.from_error(error)])
+        # The payload's user (their balance, students...) is shown as they see themselves.
+        await info.context.act_as(logged_in.token)
         return LoginPayload(token=logged_in.token, user=UserType.from_model(logged_in.user))
 
     @strawberry.mutation(description="ADMIN creates any role; STAFF creates clients.")
