@@ -60,15 +60,16 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 def visible_users(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    """Users the principal may list or look up (DOMAIN.md 2).
+    """Users the principal may list or look up (DOMAIN.md 2, "list users / see any user"):
+    STAFF and ADMIN all; a professional themself and the clients they have appointments
+    with; a client themself.
 
-    Professionals' profiles are public inside the organization (clients choose
-    whom to book), so their users are visible to everyone. A professional also
-    sees the clients they have appointments with.
+    A professional's own user is still shown through their profile (`Professional.user`):
+    everyone may see professionals, to choose whom to book.
     """
     if principal.is_staff_or_admin:
         return true()
-    visible = or_(User.id == principal.user_id, User.role == Role.PROFESSIONAL)
+    visible = User.id == principal.user_id
     if principal.role is Role.PROFESSIONAL:
         from app.appointments.repository import clients_of_professional
 

@@ -121,11 +121,23 @@ async def update_user(
     `changes` holds only the attributes given.
     """
     user = await get_user(session, principal, user_id, field=["input", "id"])
+    # A value the user already has is no change: a form sent back whole needs no more
+    # permission than the fields it really changes.
+    changes = {attribute: value for attribute, value in changes.items()
+               if getattr(user, attribute) != value}
     if {"role", "active"} & changes.keys():
         if not principal.is_admin:
             raise Forbidden("Only an ADMIN may change a user's role or deactivate a user.")
         if user.id == principal.user_id:
             raise Forbidden("Admins cannot change their own role or deactivate themselves.")
+    if "role" in changes and user.role is Role.PROFESSIONAL:
+        # DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL.
+        if await repository.find_professional_by_user(session, user.id) is not None:
+            raise Conflict(
+                "This user has a professional profile, which needs the PROFESSIONAL role. "
+                "To stop their bookings, deactivate the profile or the user instead.",
+                field=["input", "role"],
+            )
     if {"first_name", "last_name", "phone"} & changes.keys() and not _can_edit_contact(
         principal, user
     ):

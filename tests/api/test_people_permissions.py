@@ -70,6 +70,27 @@ async def test_admin_cannot_demote_or_deactivate_themselves(api, org):
         assert outcome(body, "updateUser") == "FORBIDDEN"
 
 
+@pytest.mark.parametrize("actor", [ADMIN, CLIENT])
+async def test_a_form_sent_back_unchanged_needs_no_extra_permission(api, org, actor):
+    """Role and active as they are, with a new first name: only the name changes."""
+    me = member(org, actor)
+    body = await api.post(UPDATE_USER, {"input": {
+        "id": me.id, "role": actor.upper(), "active": True, "firstName": "Same"}}, as_=me)
+    assert outcome(body, "updateUser") == "ok"
+    assert body["data"]["updateUser"]["user"] == {"firstName": "Same", "role": actor.upper(),
+                                                  "active": True}
+
+
+async def test_a_professional_with_a_profile_keeps_the_role(api, org):
+    """DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL."""
+    body = await api.post(UPDATE_USER, {"input": {"id": org.professional.id, "role": "CLIENT"}},
+                          as_=org.admin)
+    assert body["data"]["updateUser"]["userErrors"] == [{"code": "CONFLICT",
+                                                         "field": ["input", "role"]}]
+    me = await api.data("{ me { role } }", as_=org.professional)
+    assert me["me"]["role"] == "PROFESSIONAL"
+
+
 @pytest.mark.parametrize(("actor", "target", "expected"), [
     (ADMIN, "other_client", "ok"),
     (ADMIN, "professional", "ok"),
@@ -77,11 +98,11 @@ async def test_admin_cannot_demote_or_deactivate_themselves(api, org):
     (STAFF, "professional", "FORBIDDEN"),
     (STAFF, "admin", "FORBIDDEN"),
     (PROFESSIONAL, "professional", "ok"),
-    (PROFESSIONAL, "other_professional", "FORBIDDEN"),
+    (PROFESSIONAL, "other_professional", "NOT_FOUND"),  # not a user they may see
     (PROFESSIONAL, "other_client", "NOT_FOUND"),
     (CLIENT, "client", "ok"),
     (CLIENT, "other_client", "NOT_FOUND"),
-    (CLIENT, "professional", "FORBIDDEN"),
+    (CLIENT, "professional", "NOT_FOUND"),
 ])
 async def test_edit_names_and_phone(api, org, actor, target, expected):
     body = await api.post(UPDATE_USER, {"input": {
@@ -98,8 +119,8 @@ USERS = "{ users(first: 100) { totalCount edges { node { email role } } } }"
 @pytest.mark.parametrize(("actor", "visible"), [
     (ADMIN, {"admin", "staff", "professional", "other_professional", "client", "other_client"}),
     (STAFF, {"admin", "staff", "professional", "other_professional", "client", "other_client"}),
-    (PROFESSIONAL, {"professional", "other_professional"}),
-    (CLIENT, {"client", "professional", "other_professional"}),
+    (PROFESSIONAL, {"professional"}),  # and the clients they have appointments with
+    (CLIENT, {"client"}),
 ])
 async def test_who_sees_which_users(api, org, actor, visible):
     data = await api.data(USERS, as_=member(org, actor))

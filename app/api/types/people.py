@@ -331,7 +331,9 @@ class Query:
         async with info.context.reading() as session:
             return UserType.from_model(await service.get_me(session, principal))
 
-    @strawberry.field(description="Users the caller may see, oldest first (`first` <= 100).")
+    @strawberry.field(description="Users the caller may see, oldest first (`first` <= 100): "
+                      "STAFF and ADMIN all; a PROFESSIONAL themself and their clients; a "
+                      "CLIENT themself.")
     async def users(
         self,
         info: Info,
