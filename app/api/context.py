@@ -60,7 +60,7 @@ class Context:
             settings=settings,
             claims=None,
             token_error=None,
-            organization_header=request.headers.get("x-organization"),
+            organization_header=_organization_header(request),
         )
         authorization = request.headers.get("authorization")
         if authorization:
@@ -155,6 +155,14 @@ class Context:
             with suppress(Exception):  # e.g. a connection the failure broke; it goes anyway
                 await self.close()
         self.loaders = Loaders(self)
+
+
+def _organization_header(request: HTTPConnection) -> str | None:
+    """The X-Organization value, None if absent or blank. Repeated headers are read as one
+    comma-joined value, as HTTP defines them, so a second header naming another
+    organization makes the value name another organization too (and it is refused)."""
+    values = [value.strip() for value in request.headers.getlist("x-organization")]
+    return ", ".join(value for value in values if value) or None
 
 
 Info = strawberry.Info[Context, None]

@@ -135,6 +135,19 @@ async def test_x_organization_header_must_match_the_token(api, org, other_org):
     body = await api.post(ME, as_=org.client, headers={"X-Organization": other_org.slug})
     assert error_codes(body) == ["FORBIDDEN"]
 
+    blank = await api.data(ME, as_=org.client, headers={"X-Organization": " "})
+    assert blank == {"me": {"email": org.client.user.email}}  # names no organization
+
+
+@pytest.mark.parametrize("order", [1, -1])
+async def test_a_second_x_organization_header_naming_another_is_refused(api, org, other_org,
+                                                                         tenants, order):
+    headers = [("X-Organization", org.slug), ("X-Organization", other_org.slug)][::order]
+    token = tenants.token_for(org.client.user)
+    response = await api.http.post("/graphql", json={"query": ME},
+                                   headers=[("Authorization", f"Bearer {token}"), *headers])
+    assert error_codes(response.json()) == ["FORBIDDEN"]
+
 
 async def test_role_comes_from_the_database_not_the_token(api, org):
     """A demoted admin loses admin rights at once, though their token says ADMIN."""
