@@ -78,11 +78,12 @@ async def get_professional(
 # ---- availability rules -----------------------------------------------------
 
 
-async def get_rule(session: AsyncSession, principal: Principal, rule_id: int) -> AvailabilityRule:
+async def get_rule(session: AsyncSession, principal: Principal, rule_id: int, *,
+                   field: list[str] | None = None) -> AvailabilityRule:
     """Gets an availability rule; working hours are visible to every role."""
     rule = await repository.get_rule(session, rule_id)
     if rule is None:
-        raise NotFound("No such availability rule.")
+        raise NotFound("No such availability rule.", field=field)
     return rule
 
 
@@ -139,7 +140,7 @@ async def update_rule(
     `changes` holds only the attributes given; null effective dates mean
     "open-ended". New hours get slots at the next generation.
     """
-    rule = await get_rule(session, principal, rule_id)
+    rule = await get_rule(session, principal, rule_id, field=["input", "id"])
     professional = await get_managed_professional(session, principal, rule.professional_id,
                                                   ["input", "id"])
     # The schedule lock comes before any row lock in every writer: no deadlocks.
@@ -159,7 +160,7 @@ async def delete_rule(
     session: AsyncSession, principal: Principal, rule_id: int, *, now: datetime | None = None
 ) -> int:
     """Deletes a rule and its future AVAILABLE slots; booked and past slots stay."""
-    rule = await get_rule(session, principal, rule_id)
+    rule = await get_rule(session, principal, rule_id, field=["id"])
     professional = await get_managed_professional(session, principal, rule.professional_id,
                                                   ["id"])
     await repository.lock_schedule(session, professional.id)
@@ -238,11 +239,12 @@ class CreatedTimeOff:
     booked_slots: list[TimeSlot]
 
 
-async def get_time_off(session: AsyncSession, principal: Principal, time_off_id: int) -> TimeOff:
+async def get_time_off(session: AsyncSession, principal: Principal, time_off_id: int, *,
+                       field: list[str] | None = None) -> TimeOff:
     """Gets a time off; every role may see when a professional is away."""
     time_off = await repository.get_time_off(session, time_off_id)
     if time_off is None:
-        raise NotFound("No such time off.")
+        raise NotFound("No such time off.", field=field)
     return time_off
 
 
@@ -283,7 +285,7 @@ async def delete_time_off(session: AsyncSession, principal: Principal, time_off_
     Only slots BLOCKED because of time off, and not covered by another time
     off, are freed; slots blocked by hand stay blocked.
     """
-    time_off = await get_time_off(session, principal, time_off_id)
+    time_off = await get_time_off(session, principal, time_off_id, field=["id"])
     professional = await get_managed_professional(session, principal, time_off.professional_id,
                                                   ["id"])
     await repository.lock_schedule(session, professional.id)

@@ -237,8 +237,10 @@ async def test_a_rule_of_another_organization_is_not_found(api, org, other_org):
         "query ($id: ID!) { node(id: $id) { id } }", {"id": rule["id"]}, as_=org.admin
     )
 
-    assert [e["code"] for e in updated["updateAvailabilityRule"]["userErrors"]] == ["NOT_FOUND"]
-    assert [e["code"] for e in deleted["deleteAvailabilityRule"]["userErrors"]] == ["NOT_FOUND"]
+    assert [(e["code"], e["field"]) for e in updated["updateAvailabilityRule"]["userErrors"]] == [
+        ("NOT_FOUND", ["input", "id"])]
+    assert [(e["code"], e["field"]) for e in deleted["deleteAvailabilityRule"]["userErrors"]] == [
+        ("NOT_FOUND", ["id"])]
     assert error_codes(node) == ["NOT_FOUND"]
 
 

@@ -210,3 +210,11 @@ async def test_professional_time_off_lists_the_range_and_hides_the_reason_from_c
     assert as_client["node"]["timeOff"] == [
         {"id": created["timeOff"]["id"], "startsAt": at(day, 9).isoformat(), "reason": None}
     ]
+
+
+async def test_deleting_an_unknown_time_off_names_the_id(api, org):
+    unknown = ids.encode("TimeOff", 2**40)
+    data = await api.data(DELETE_TIME_OFF, {"id": unknown}, as_=org.admin)
+    assert data["deleteTimeOff"]["deletedId"] is None
+    assert [(e["code"], e["field"]) for e in data["deleteTimeOff"]["userErrors"]] == [
+        ("NOT_FOUND", ["id"])]
