@@ -11,16 +11,17 @@ the duplicate reads the stored result; if it rolled back, the duplicate's
 insert succeeds and it does the work itself. Claim the key before taking any
 other lock, so that a waiting duplicate holds nothing the first one needs.
 
-The stored result is small JSON, typically the IDs of what the request
-created; callers re-read those objects to answer, so a replay shows them as
-they are now.
+The stored result is JSON the caller records from what it made (for example
+snapshots of the objects its answer shows, see `app.orm.snapshot`), and a replay
+is answered from it: the answer of the first request, as it was then, even if
+those objects have changed since.
 """
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -35,6 +36,7 @@ RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 200
 
 Result = dict[str, Any]
+Made = TypeVar("Made")
 
 
 class IdempotencyKey(Base):
@@ -63,16 +65,20 @@ async def run_once(
     key: str | None,
     operation: str,
     request: Mapping[str, Any],
-    perform: Callable[[], Awaitable[Result]],
+    perform: Callable[[], Awaitable[Made]],
+    record: Callable[[Made], Result],
+    replay: Callable[[Result], Made],
     field: list[str] | None = None,
-) -> tuple[Result, bool]:
-    """`perform()`'s result, and whether it was replayed from an earlier request with `key`.
+) -> Made:
+    """What `perform()` made, its effects made at most once per `key`.
 
-    Without a key, `perform` simply runs. The same key with another input (or
-    operation) is IDEMPOTENCY_KEY_REUSED.
+    The first request with a key stores `record(made)` with its effects. A later one
+    with the same key and input writes nothing and gets `replay(stored)`. The same key
+    with another input (or operation) is IDEMPOTENCY_KEY_REUSED. Without a key,
+    `perform` simply runs.
     """
     if key is None:
-        return await perform(), False
+        return await perform()
     field = field or ["input", "idempotencyKey"]
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValidationFailed(f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters.",
@@ -96,10 +102,10 @@ async def run_once(
             raise IdempotencyKeyReused(
                 "This idempotency key was already used with a different input.", field=field
             )
-        return stored.result, True
-    result = await perform()
-    await session.execute(update(IdempotencyKey).where(*scope).values(result=result))
-    return result, False
+        return replay(stored.result)
+    made = await perform()
+    await session.execute(update(IdempotencyKey).where(*scope).values(result=record(made)))
+    return made
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:

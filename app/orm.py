@@ -1,9 +1,12 @@
 """The declarative base every model maps onto; the schema itself lives in migrations/."""
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from enum import Enum as PythonEnum
 from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Enum, Identity, func
+from sqlalchemy import BigInteger, DateTime, Enum, Identity, func, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,3 +39,33 @@ def text_enum(enum: type[StrEnum]) -> Enum:
     constraint change in a reversible migration.
     """
     return Enum(enum, native_enum=False, create_constraint=False, length=None)
+
+
+Model = TypeVar("Model", bound=Base)
+
+_TEMPORAL = (datetime, date, time)
+
+
+def snapshot(instance: Base) -> dict[str, Any]:
+    """The object's column values as JSON, for `from_snapshot` to give the object back as it
+    was then (the stored result of an idempotent request, say). The object must be loaded."""
+    values = {}
+    for attribute in inspect(type(instance)).column_attrs:
+        value = getattr(instance, attribute.key)
+        values[attribute.key] = value.isoformat() if isinstance(value, _TEMPORAL) else value
+    return values
+
+
+def from_snapshot(model: type[Model], values: Mapping[str, Any]) -> Model:
+    """A detached object with the values of a `snapshot`: in no session, never written back."""
+    restored = {}
+    for attribute in inspect(model).column_attrs:
+        value = values.get(attribute.key)
+        if value is not None:
+            python_type = attribute.columns[0].type.python_type
+            if python_type in _TEMPORAL:
+                value = python_type.fromisoformat(value)
+            elif issubclass(python_type, PythonEnum):
+                value = python_type(value)
+        restored[attribute.key] = value
+    return model(**restored)

@@ -12,6 +12,7 @@ Concurrency is settled by the database:
 Lock order: idempotency key, appointment, slots, then the client's balance.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ from app.errors import (
 )
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
+from app.orm import from_snapshot, snapshot
 from app.people import repository as people
 from app.people.models import Professional, Role
 from app.scheduling import repository as scheduling
@@ -175,11 +177,8 @@ async def book_time_slot(
     """
     now = utc_now(now)
     client_id = principal.user_id if client_id is None else client_id
-    # The session's identity map holds objects weakly: kept alive here, `_once` finds what
-    # `perform` made in it instead of reading it back (three statements per booking).
-    made: list[object] = []
 
-    async def perform() -> idempotency.Result:
+    async def perform() -> AppointmentChange:
         parties = await repository.load_booking_parties(session, slot_id, client_id)
         if parties is None:
             raise NotFound("No such time slot.", field=["input", "timeSlotId"])
@@ -213,8 +212,7 @@ async def book_time_slot(
             description="Booking",
         )
         await messages.tell_client(session, appointment, messages.Event.BOOKED)
-        made.extend([appointment, posting.transaction, posting.balance])
-        return {"appointment_id": appointment.id, "credit_transaction_id": posting.transaction.id}
+        return AppointmentChange(appointment, posting.transaction, posting.balance)
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
                "notes": notes}
@@ -383,7 +381,7 @@ async def cancel_appointment(
     """Cancels an open appointment, frees its slot and refunds by the policy of DOMAIN.md 4."""
     now = utc_now(now)
 
-    async def perform() -> idempotency.Result:
+    async def perform() -> AppointmentChange:
         appointment = await _lock_visible(session, principal, appointment_id)
         check_may(principal, Action.CANCEL)
         posting = await _cancel(
@@ -392,8 +390,7 @@ async def cancel_appointment(
             reason=validation.optional_text(reason, ["input", "reason"], max_length=500),
             event=messages.Event.CANCELLED,
         )
-        return {"appointment_id": appointment.id,
-                "credit_transaction_id": posting.transaction.id if posting else None}
+        return _change(appointment, posting)
 
     request = {"appointment_id": appointment_id, "reason": reason}
     return await _once(session, principal, idempotency_key, "cancelAppointment", request, perform)
@@ -492,7 +489,7 @@ async def reschedule_appointment(
     """
     now = utc_now(now)
 
-    async def perform() -> idempotency.Result:
+    async def perform() -> AppointmentChange:
         appointment = await _lock_visible(session, principal, appointment_id)
         check_may(principal, Action.RESCHEDULE)
         allowed_from, _ = TRANSITIONS[Action.RESCHEDULE]
@@ -527,8 +524,7 @@ async def reschedule_appointment(
         await _free_slot(session, old_slot_id)
         posting = await _settle_price_change(session, principal, appointment, now)
         await messages.tell_client(session, appointment, messages.Event.RESCHEDULED)
-        return {"appointment_id": appointment.id,
-                "credit_transaction_id": posting.transaction.id if posting else None}
+        return _change(appointment, posting)
 
     request = {"appointment_id": appointment_id, "new_slot_id": new_slot_id}
     return await _once(session, principal, idempotency_key, "rescheduleAppointment", request,
@@ -562,18 +558,34 @@ async def _once(
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    perform: Any,
+    perform: Callable[[], Awaitable[AppointmentChange]],
 ) -> AppointmentChange:
-    """Runs `perform` at most once per idempotency key; the outcome it recorded, as it is now."""
-    result, _replayed = await idempotency.run_once(
+    """Runs `perform` at most once per idempotency key. A replay answers what the first
+    request answered, as it was then (DOMAIN.md 6), even if the appointment moved on since."""
+    return await idempotency.run_once(
         session, caller_id=principal.user_id, key=key, operation=operation, request=request,
-        perform=perform,
+        perform=perform, record=_record, replay=_replay,
     )
-    appointment = await repository.get(session, result["appointment_id"])
-    transaction_id = result.get("credit_transaction_id")
-    if transaction_id is None:
+
+
+def _record(change: AppointmentChange) -> idempotency.Result:
+    return {"appointment": snapshot(change.appointment),
+            "credit_transaction": None if change.transaction is None
+            else snapshot(change.transaction),
+            "credit_balance": None if change.balance is None else snapshot(change.balance)}
+
+
+def _replay(recorded: idempotency.Result) -> AppointmentChange:
+    transaction, balance = recorded["credit_transaction"], recorded["credit_balance"]
+    return AppointmentChange(
+        from_snapshot(Appointment, recorded["appointment"]),
+        None if transaction is None else from_snapshot(CreditTransaction, transaction),
+        None if balance is None else from_snapshot(CreditBalance, balance),
+    )
+
+
+def _change(appointment: Appointment, posting: Posting | None) -> AppointmentChange:
+    if posting is None:
         return AppointmentChange(appointment, None, None)
-    transaction = await credits.get_transaction(session, transaction_id)
-    balance = await credits.get_balance(session, transaction.user_id)
-    return AppointmentChange(appointment, transaction, balance)
+    return AppointmentChange(appointment, posting.transaction, posting.balance)
 

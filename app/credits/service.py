@@ -21,6 +21,7 @@ from app.credits.ledger import Posting
 from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
+from app.orm import from_snapshot, snapshot
 from app.people import repository as people
 from app.people.models import Role, User
 
@@ -128,7 +129,7 @@ async def purchase_credits(
     user_id = principal.user_id if user_id is None else user_id
     now = utc_now(now)
 
-    async def perform() -> idempotency.Result:
+    async def perform() -> Posting:
         client = await _client(session, user_id)
         if status is TransactionStatus.FAILED:
             raise ValidationFailed("A purchase starts COMPLETED or PENDING.",
@@ -151,7 +152,7 @@ async def purchase_credits(
             expires_at=None if days is None else now + timedelta(days=days),
             created_by_id=principal.user_id,
         )
-        return _result(posting)
+        return posting
 
     request = {"user_id": user_id, "credits": credits, "amount_paid_cents": amount_paid_cents,
                "currency": currency, "payment_reference": payment_reference, "status": status}
@@ -210,7 +211,7 @@ async def adjust_credits(
         raise Forbidden("Only an ADMIN may adjust credits.")
     now = utc_now(now)
 
-    async def perform() -> idempotency.Result:
+    async def perform() -> Posting:
         client = await _client(session, user_id)
         if amount == 0 or abs(amount) > MAX_CREDITS:
             raise ValidationFailed(f"Adjust by 1 to {MAX_CREDITS} credits, up or down.",
@@ -227,7 +228,7 @@ async def adjust_credits(
             now=now,
             created_by_id=principal.user_id,
         )
-        return _result(posting)
+        return posting
 
     request = {"user_id": user_id, "amount": amount, "reason": reason, "expires_at": expires_at}
     return await _once(session, principal, idempotency_key, "adjustCredits", request, perform)
@@ -266,23 +267,27 @@ async def _client(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-def _result(posting: Posting) -> idempotency.Result:
-    return {"credit_transaction_id": posting.transaction.id}
-
-
 async def _once(
     session: AsyncSession,
     principal: Principal,
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    perform: Callable[[], Awaitable[idempotency.Result]],
+    perform: Callable[[], Awaitable[Posting]],
 ) -> Posting:
-    """Runs `perform` at most once per idempotency key; the posting it recorded, as it is now."""
-    result, _replayed = await idempotency.run_once(
+    """Runs `perform` at most once per idempotency key. A replay answers what the first
+    request answered, as it was then (DOMAIN.md 6), even if the balance moved on since."""
+    return await idempotency.run_once(
         session, caller_id=principal.user_id, key=key, operation=operation, request=request,
-        perform=perform,
+        perform=perform, record=_record, replay=_replay,
     )
-    entry = await repository.get_transaction(session, result["credit_transaction_id"])
-    balance = await repository.get_balance(session, entry.user_id)
-    return Posting(entry, balance)
+
+
+def _record(posting: Posting) -> idempotency.Result:
+    return {"credit_transaction": snapshot(posting.transaction),
+            "credit_balance": snapshot(posting.balance)}
+
+
+def _replay(recorded: idempotency.Result) -> Posting:
+    return Posting(from_snapshot(CreditTransaction, recorded["credit_transaction"]),
+                   from_snapshot(CreditBalance, recorded["credit_balance"]))

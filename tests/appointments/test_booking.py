@@ -8,6 +8,7 @@ from app.appointments.models import Appointment
 from app.scheduling import repository as scheduling
 from tests.appointments.support import (
     BOOK,
+    CANCEL,
     HOUR,
     add_slot,
     add_slots,
@@ -174,6 +175,29 @@ async def test_idempotent_booking_replays_the_first_result(api, db, org):
     assert await appointment_count(db, org) == 1
     assert (await balance_of(db, org.id, org.client.user.id)).balance == 4
     assert await slot_status(db, org, other) == "AVAILABLE"
+
+
+async def test_a_replay_answers_as_the_first_request_did_even_after_a_cancellation(
+        api, db, org):
+    """DOMAIN.md 6: the stored result is returned, not the appointment as it is now."""
+    await give_credits(db, org, org.client, 5)
+    slot = await add_slot(db, org, in_days(3))
+    variables = {"input": {"timeSlotId": slot_id(slot), "idempotencyKey": "book-then-cancel"}}
+    first = (await api.data(BOOK, variables, as_=org.client))["bookTimeSlot"]
+    cancelled = await api.data(CANCEL, {"input": {"appointmentId": first["appointment"]["id"]}},
+                               as_=org.client)
+    assert cancelled["cancelAppointment"]["appointment"]["state"] == "CANCELLED"
+
+    replay = (await api.data(BOOK, variables, as_=org.client))["bookTimeSlot"]
+
+    # The payload's own objects are the stored ones; related objects (the slot) are current.
+    assert replay["appointment"].pop("timeSlot") == {"id": slot_id(slot), "status": "AVAILABLE"}
+    assert first["appointment"].pop("timeSlot") == {"id": slot_id(slot), "status": "BOOKED"}
+    assert replay == first
+    assert replay["appointment"]["state"] == "PRE_CONFIRMED"
+    assert replay["creditBalance"] == {"balance": 4}
+    assert await appointment_count(db, org) == 1
+    assert (await balance_of(db, org.id, org.client.user.id)).balance == 5
 
 
 async def test_malformed_and_foreign_slot_ids_are_not_found(api, db, org, other_org):

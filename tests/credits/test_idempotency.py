@@ -44,6 +44,18 @@ async def test_a_replay_with_the_same_key_and_input_returns_the_first_result(api
     assert len(await entries_of(db, org.id, org.client.user.id)) == 1
 
 
+async def test_a_replay_shows_the_balance_the_first_request_left(api, db, org):
+    """DOMAIN.md 6: the stored result is returned, even after the balance moved on."""
+    first = await api.data(PURCHASE, purchase_of(org), as_=org.staff)
+    await api.data(PURCHASE, purchase_of(org, credits=3, key="purchase-2"), as_=org.staff)
+
+    replay = await api.data(PURCHASE, purchase_of(org), as_=org.staff)
+
+    assert replay == first
+    assert replay["purchaseCredits"]["creditBalance"] == {"balance": 10}
+    assert (await balance_of(db, org.id, org.client.user.id)).balance == 13
+
+
 async def test_the_same_key_with_another_input_is_idempotency_key_reused(api, db, org):
     await api.data(PURCHASE, purchase_of(org, credits=10), as_=org.staff)
 

@@ -15,7 +15,7 @@ async def test_keys_older_than_a_day_are_purged_in_their_organization_only(db, o
         async with db.transaction(tenant.id) as session:
             await idempotency.run_once(
                 session, caller_id=tenant.admin.user.id, key="retry-me", operation="test",
-                request={}, perform=lambda: _result())
+                request={}, perform=_result, record=lambda made: made, replay=lambda stored: stored)
     async with db.transaction(org.id) as session:
         await session.execute(text(
             "UPDATE idempotency_keys SET created_at = created_at - interval '25 hours'"))
