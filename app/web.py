@@ -60,6 +60,14 @@ class GraphQLEndpoint(GraphQL):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's: Strawberry answers 400
 
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry takes any JSON for an operation; a bare 42 or "query" failed inside it.
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object (one operation: "
+                                     "query, variables, operationName) or an array of them.")
+        return parsed
+
     @property
     def graphql_ide_html(self) -> str:  # what Strawberry's render_graphql_ide sends
         return self.graphiql_page.html()

@@ -13,14 +13,18 @@ def encode(type_name: str, pk: int) -> str:
 
 
 def parse(global_id: str) -> tuple[str, int] | None:
-    """(type name, primary key), or None if the ID is not one of ours."""
+    """(type name, primary key), or None if the ID is not one of ours.
+
+    Only the exact text `encode` makes is one of ours: base64 decoding alone would skip
+    stray characters (spaces, NULs, extra padding), and "VXNlcjo2!!!" would be user 6.
+    """
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         value = int(pk)
     except (ValueError, binascii.Error, UnicodeError):
         return None
-    if not type_name or not 0 < value <= _MAX_PK or pk != str(value):
+    if not type_name or not 0 < value <= _MAX_PK or encode(type_name, value) != global_id:
         return None
     return type_name, value
 

@@ -116,6 +116,30 @@ async def test_malformed_id_is_not_found(api, org, bad_id):
     assert update["updateUser"]["userErrors"] == [{"code": "NOT_FOUND", "field": ["input", "id"]}]
 
 
+@pytest.mark.parametrize("spoil", [lambda id_: id_ + "!!!", lambda id_: id_[:3] + " " + id_[3:],
+                                   lambda id_: id_ + "\n", lambda id_: id_[:3] + "\x00" + id_[3:],
+                                   lambda id_: id_ + "====", lambda id_: id_ + "="])
+async def test_a_real_id_with_stray_characters_is_not_found(api, org, spoil):
+    """Base64 decoders skip what is not base64; an ID is only ever the exact text we gave."""
+    bad_id = spoil(org.client.id)
+    node = await api.post("query($id: ID!) { node(id: $id) { id } }", {"id": bad_id}, as_=org.admin)
+    update = await api.data("""mutation($id: ID!) { updateUser(input: {id: $id, firstName: "X"}) {
+        userErrors { code field } } }""", {"id": bad_id}, as_=org.admin)
+
+    assert error_codes(node) == ["NOT_FOUND"]
+    assert update["updateUser"]["userErrors"] == [{"code": "NOT_FOUND", "field": ["input", "id"]}]
+    me = await api.data("{ me { firstName } }", as_=org.client)
+    assert me["me"]["firstName"] != "X"
+
+
+@pytest.mark.parametrize("body", [b"42", b'"query"', b"null", b"true"])
+async def test_a_json_body_that_is_not_an_object_is_a_400(api, org, body):
+    response = await api.http.post("/graphql", content=body, headers={
+        "content-type": "application/json"})
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["errors"][0]["message"]
+
+
 async def test_id_of_another_type_is_not_found(api, org):
     body = await api.data("""mutation($id: ID!) { updateUser(input: {id: $id, firstName: "X"}) {
         userErrors { code } } }""", {"id": org.professional_id}, as_=org.admin)
