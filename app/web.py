@@ -4,6 +4,7 @@
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -138,6 +139,9 @@ class GraphQLEndpoint(GraphQL):
         if _is_subscription(arguments["request_data"]):
             raise HTTPException(400, "Subscriptions run over a websocket (graphql-transport-ws) "
                                      "on /graphql.")
+        if _holds_nul(arguments["request_data"]):
+            raise HTTPException(400, "Text may not contain the NUL character (\\u0000): "
+                                     "PostgreSQL cannot store it.")
         return await super().execute_single(**arguments)
 
     async def get_context(self, request, response) -> Context:  # websockets only
@@ -159,6 +163,27 @@ class GraphQLEndpoint(GraphQL):
         if context.token_error is not None:
             raise ConnectionRejectionError({"message": context.token_error.message})
         return UNSET
+
+
+# U+0000 in a GraphQL document: as such (in a block string), or escaped as \u0000 or \u{0}.
+_NUL_IN_DOCUMENT = re.compile(r"\x00|\\u(?:0000|\{0+\})")
+
+
+def _holds_nul(request_data: Any) -> bool:
+    """Whether a string of the operation (a variable or a literal) holds U+0000, which no
+    text column can store: refused up front, so it cannot fail halfway."""
+    return bool(_NUL_IN_DOCUMENT.search(request_data.query or "")) or _has_nul(
+        request_data.variables)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _is_subscription(request_data: Any) -> bool:

@@ -140,6 +140,29 @@ async def test_a_json_body_that_is_not_an_object_is_a_400(api, org, body):
     assert "JSON object" in response.json()["errors"][0]["message"]
 
 
+NUL_DOCUMENTS = [
+    ('mutation($name: String!) { updateUser(input: {id: "%s", firstName: $name}) { user { id } } }',
+     {"name": "Ann\x00"}),
+    ('mutation { updateUser(input: {id: "%s", firstName: "Ann\\u0000"}) { user { id } } }', None),
+    ('mutation { updateUser(input: {id: "%s", firstName: "Ann\\u{0}"}) { user { id } } }', None),
+    ('mutation { updateUser(input: {id: "%s", firstName: """Ann\x00"""}) { user { id } } }', None),
+]
+
+
+@pytest.mark.parametrize(("document", "variables"), NUL_DOCUMENTS)
+async def test_text_with_a_nul_character_is_refused_and_nothing_changes(api, org, document,
+                                                                        variables):
+    """PostgreSQL text cannot hold U+0000: refused up front with a clear message."""
+    response = await api.http.post("/graphql", json={
+        "query": document % org.client.id, "variables": variables},
+        headers={"Authorization": f"Bearer {org.client.token}"})
+
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["errors"][0]["message"]
+    me = await api.data("{ me { firstName } }", as_=org.client)
+    assert me["me"]["firstName"] != "Ann"
+
+
 async def test_id_of_another_type_is_not_found(api, org):
     body = await api.data("""mutation($id: ID!) { updateUser(input: {id: $id, firstName: "X"}) {
         userErrors { code } } }""", {"id": org.professional_id}, as_=org.admin)
