@@ -163,6 +163,28 @@ async def test_text_with_a_nul_character_is_refused_and_nothing_changes(api, org
     assert me["me"]["firstName"] != "Ann"
 
 
+@pytest.mark.parametrize(("document", "variables"), [
+    ("query($at: DateTime!) { creditBalance { expiringBefore(at: $at) } }",
+     {"at": "9999-12-31T23:59:59-05:00"}),
+    ("query($at: DateTime!) { creditBalance { expiringBefore(at: $at) } }",
+     {"at": "0001-01-01T00:00:00+05:00"}),
+    ('{ creditBalance { expiringBefore(at: "9999-12-31T23:59:59-05:00") } }', None),
+    ('query($id: ID!) { availability(professionalIds: [$id], from: "9999-12-30", to: "9999-12-31")'
+     " { timeZone } }", "professional"),
+    ("query($from: Date!) { organization { name } professionals { totalCount } "
+     "a: availability(professionalIds: [], from: $from, to: $from) { timeZone } }",
+     {"from": "0001-01-01"}),
+])
+async def test_dates_beyond_the_supported_years_are_refused_clearly(api, org, document, variables):
+    if variables == "professional":
+        variables = {"id": org.professional_id}
+    body = await api.post(document, variables, as_=org.client)
+
+    assert body.get("data") is None
+    assert "must fall in the years 1900 to 2999" in body["errors"][0]["message"]
+    assert "INTERNAL_SERVER_ERROR" not in str(body)
+
+
 async def test_id_of_another_type_is_not_found(api, org):
     body = await api.data("""mutation($id: ID!) { updateUser(input: {id: $id, firstName: "X"}) {
         userErrors { code } } }""", {"id": org.professional_id}, as_=org.admin)

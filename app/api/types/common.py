@@ -13,10 +13,28 @@ from app.pagination import Page
 LocalTime = NewType("LocalTime", time)
 
 
+# Dates and times outside these years are refused: far beyond any booking, and far enough
+# inside Python's and PostgreSQL's limits that moving a value by a time zone or a booking
+# window cannot overflow (year 9999 in New York is year 10000 in UTC).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def _within_years(value: date, scalar: str) -> None:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"{scalar} must fall in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+
+
 def _parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("DateTime needs an offset, e.g. 2026-03-08T14:00:00+00:00")
+    _within_years(parsed, "A DateTime")
+    return parsed
+
+
+def _parse_date(value: str) -> date:
+    parsed = DateDefinition.parse_value(value)
+    _within_years(parsed, "A Date")
     return parsed
 
 
@@ -31,11 +49,14 @@ def _parse_local_time(value: str) -> time:
 SCALARS = {
     # Strawberry's own Date, described for the docs explorer.
     date: dataclasses.replace(
-        DateDefinition, description='Calendar date without a zone, "YYYY-MM-DD", e.g. "2026-03-08".'
+        DateDefinition, description='Calendar date without a zone, "YYYY-MM-DD", e.g. "2026-03-08"; '
+                    f"years {EARLIEST_YEAR} to {LATEST_YEAR}.",
+        parse_value=_parse_date,
     ),
     datetime: strawberry.scalar(
         name="DateTime",
-        description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00".',
+        description='ISO-8601 date and time with an offset, e.g. "2026-03-08T14:00:00+00:00"; '
+                    f"years {EARLIEST_YEAR} to {LATEST_YEAR}.",
         serialize=lambda value: value.isoformat(),
         parse_value=_parse_datetime,
     ),
