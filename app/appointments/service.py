@@ -436,7 +436,7 @@ async def _cancel(
     appointment.cancelled_by_id = cancelled_by_id
     appointment.cancellation_reason = reason
     await session.flush()  # the slot's live appointment is gone before the slot is freed
-    await _free_slot(session, appointment.time_slot_id)
+    await _free_slot(session, appointment.time_slot_id, now)
     posting = None
     if decision.refund_credits:
         posting = await _refund(session, appointment, now, refunded_by_id=cancelled_by_id,
@@ -457,9 +457,12 @@ async def _refund(
                                      created_by_id=refunded_by_id, description=description)
 
 
-async def _free_slot(session: AsyncSession, slot_id: int) -> None:
-    """Back on offer, unless a time off covers it: then it is blocked, as time off does."""
+async def _free_slot(session: AsyncSession, slot_id: int, now: datetime) -> None:
+    """Back on offer if it has not started yet (DOMAIN.md 4), unless a time off covers it:
+    then it is blocked, as time off does. A slot that has started stays as it was."""
     slot = await scheduling.get_slot(session, slot_id)
+    if slot.starts_at <= now:
+        return
     covered = await scheduling.overlaps_time_off(session, slot)
     await scheduling.set_slot_status(
         session, slot_id,
@@ -521,7 +524,7 @@ async def reschedule_appointment(
         appointment.refundable_until = refundable_until(new_slot.starts_at,
                                                         organization.cancellation_policy_hours)
         await session.flush()
-        await _free_slot(session, old_slot_id)
+        await _free_slot(session, old_slot_id, now)
         posting = await _settle_price_change(session, principal, appointment, now)
         await messages.tell_client(session, appointment, messages.Event.RESCHEDULED)
         return _change(appointment, posting)

@@ -66,6 +66,8 @@ async def test_an_unconfirmed_booking_expires_at_its_start_time_within_its_ttl(d
     assert await work.expire_unconfirmed_bookings(
         db, now=NOW + HOUR, organization_ids=[org.id]) == [soon.id]
 
-    appointment, _ = await appointment_and_slot(db, org, soon)
+    appointment, slot = await appointment_and_slot(db, org, soon)
     assert appointment.state is AppointmentState.CANCELLED
     assert (await balance_of(db, org.id, org.client.user.id)).balance == 1
+    # DOMAIN.md 4: back to AVAILABLE only if still in the future; this one has started.
+    assert slot.status is TimeSlotStatus.BOOKED
