@@ -41,6 +41,7 @@ from app.credits.models import CreditBalance, CreditTransaction
 from app.db import violated_constraint
 from app.errors import (
     Forbidden,
+    InsufficientCredits,
     InvalidStateTransition,
     NotFound,
     OutsideBookingWindow,
@@ -541,15 +542,24 @@ async def _settle_price_change(
     if professional.credit_cost == appointment.credit_cost:
         return None
     # Refund the whole old debit and take the new price, so the appointment
-    # always has exactly one open debit for a later cancellation to reverse.
+    # always has exactly one open debit for a later cancellation to reverse. In one
+    # transaction, the client pays (or gets back) just the difference.
+    old_cost = appointment.credit_cost
     await _refund(session, appointment, now, refunded_by_id=principal.user_id,
                   description="Reschedule: price changed")
     appointment.credit_cost = professional.credit_cost
-    return await ledger.debit(
-        session, user_id=appointment.client_id, amount=professional.credit_cost, now=now,
-        appointment_id=appointment.id, created_by_id=principal.user_id,
-        description="Reschedule: new price",
-    )
+    try:
+        return await ledger.debit(
+            session, user_id=appointment.client_id, amount=professional.credit_cost, now=now,
+            appointment_id=appointment.id, created_by_id=principal.user_id,
+            description="Reschedule: new price",
+        )
+    except InsufficientCredits as error:
+        raise InsufficientCredits(
+            f"Not enough credits: the price is now {professional.credit_cost} credits, "
+            f"{professional.credit_cost - old_cost} more than the {old_cost} paid.",
+            field=["input", "newTimeSlotId"],
+        ) from error
 
 
 # ---- shared -----------------------------------------------------------------------

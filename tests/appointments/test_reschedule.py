@@ -56,6 +56,26 @@ async def test_a_price_change_is_settled_on_reschedule(api, db, org):
     assert payload["creditBalance"] == {"balance": 2}  # 5 - 1, +1 refunded, -3
 
 
+async def test_a_dearer_slot_needs_only_the_difference_and_says_so(api, db, org):
+    """DOMAIN.md 4: the difference is debited. With 1 credit paid and the price now 3,
+    a client holding 1 more is short by 1, holding 2 more is enough."""
+    await give_credits(db, org, org.client, 2)
+    old, new = await add_slot(db, org, in_days(3)), await add_slot(db, org, in_days(5))
+    appointment_id = (await book(api, org.client, old))["appointment"]["id"]
+    await api.data("""mutation($id: ID!) { updateProfessional(input: {id: $id, creditCost: 3}) {
+        userErrors { code } } }""", {"id": org.professional_id}, as_=org.admin)
+
+    short = await reschedule(api, org.client, appointment_id, new)
+    await give_credits(db, org, org.client, 1)
+    enough = await reschedule(api, org.client, appointment_id, new)
+
+    assert short["userErrors"] == [{
+        "code": "INSUFFICIENT_CREDITS", "field": ["input", "newTimeSlotId"],
+        "message": "Not enough credits: the price is now 3 credits, 2 more than the 1 paid."}]
+    assert enough["userErrors"] == []
+    assert enough["creditBalance"] == {"balance": 0}
+
+
 async def test_client_may_not_reschedule_after_refund_deadline_but_staff_may(api, db, org):
     await give_credits(db, org, org.client, 1)
     old = await add_slot(db, org, hours_from_now(20))
