@@ -340,6 +340,13 @@ async def _transition(
             f"Cannot {action.value} an appointment before its start time.",
             field=["input", "appointmentId"],
         )
+    if action is Action.CONFIRM and now >= appointment.starts_at:
+        # DOMAIN.md 4: unconfirmed at its start, a booking expires (the job cancels it with
+        # a full refund), whether or not the job has run yet.
+        raise InvalidStateTransition(
+            "This booking was not confirmed before its start time; it expires instead.",
+            field=["input", "appointmentId"],
+        )
     appointment.state = target
     return appointment
 
@@ -500,6 +507,11 @@ async def reschedule_appointment(
         if appointment.state not in allowed_from:
             raise InvalidStateTransition(
                 f"Cannot reschedule a {appointment.state.value} appointment.",
+                field=["input", "appointmentId"],
+            )
+        if now >= appointment.starts_at:
+            raise InvalidStateTransition(
+                "An appointment that has started cannot be moved.",
                 field=["input", "appointmentId"],
             )
         if principal.role is Role.CLIENT and now > appointment.refundable_until:

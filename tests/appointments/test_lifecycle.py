@@ -98,3 +98,31 @@ async def test_nothing_leaves_a_terminal_state(db, org, api, terminal):
         with pytest.raises(InvalidStateTransition):
             async with db.transaction(org.id) as session:
                 await transition(session, admin, pk, now=after)
+
+
+async def test_an_unconfirmed_booking_cannot_be_confirmed_once_it_has_started(api, db, org):
+    """DOMAIN.md 4: unconfirmed at its start, a booking expires, whether or not the expiry
+    job has run yet; confirming it then is refused."""
+    appointment_id, slot = await booked(api, db, org)
+    pk = ids.decode(appointment_id, "Appointment")
+
+    for moment in (slot.starts_at, slot.starts_at + timedelta(minutes=1)):
+        with pytest.raises(InvalidStateTransition, match="not confirmed before its start"):
+            async with db.transaction(org.id) as session:
+                await service.confirm_appointment(session, org.admin.principal, pk, now=moment)
+    async with db.transaction(org.id) as session:
+        change = await service.confirm_appointment(
+            session, org.admin.principal, pk, now=slot.starts_at - timedelta(seconds=1))
+    assert change.appointment.state.value == "CONFIRMED"
+
+
+async def test_an_appointment_that_has_started_cannot_be_moved(api, db, org):
+    appointment_id, slot = await booked(api, db, org)
+    later = await add_slot(db, org, in_days(5))
+    pk = ids.decode(appointment_id, "Appointment")
+
+    with pytest.raises(InvalidStateTransition, match="has started cannot be moved"):
+        async with db.transaction(org.id) as session:
+            await service.reschedule_appointment(session, org.staff.principal, pk,
+                                                 new_slot_id=later.id,
+                                                 now=slot.starts_at + timedelta(minutes=10))

@@ -324,7 +324,8 @@ class Mutation:
 
         return await run_mutation(info, BookTimeSlotPayload, action)
 
-    @strawberry.mutation(description="PRE_CONFIRMED -> CONFIRMED.")
+    @strawberry.mutation(description="PRE_CONFIRMED -> CONFIRMED, before the start time (an "
+                                     "unconfirmed booking expires at its start).")
     async def confirm_appointment(
         self, info: Info, input: AppointmentActionInput
     ) -> AppointmentPayload:
@@ -343,7 +344,8 @@ class Mutation:
 
         return await run_mutation(info, AppointmentPayload, action)
 
-    @strawberry.mutation(description="Move to another AVAILABLE slot of the same professional.")
+    @strawberry.mutation(description="Move to another AVAILABLE slot of the same professional, "
+                                     "before the start time.")
     async def reschedule_appointment(
         self, info: Info, input: RescheduleAppointmentInput
     ) -> AppointmentPayload:
