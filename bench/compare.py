@@ -32,6 +32,7 @@ from bench.__main__ import (
     _free_slots,
     _fresh_database,
     _measure,
+    turns,
 )
 from bench.scenarios import (
     READ_SCENARIOS,
@@ -92,10 +93,9 @@ async def compare(variants: list[str], scenarios: list[str], *, seconds: float,
                 requests, _ = scenario.requests(organizations, tokens, 3000)
                 streams = [load.cycle(requests) for _ in servers]
             slices: list[list[dict]] = [[] for _ in servers]
-            for _ in range(ROUNDS):
-                for server, stream, measured in zip(servers, streams, slices, strict=True):
-                    measured.append(await _measure(server, stream, per_slice, check=check,
-                                                   keep_latencies=True))
+            for turn in turns(len(servers)):
+                slices[turn].append(await _measure(servers[turn], streams[turn], per_slice,
+                                                   check=check, keep_latencies=True))
             results[name] = [_combined(measured) for measured in slices]
             for variant, result in zip(variants, results[name], strict=True):
                 print(f"{name:13} {variant or '(as configured)':40} {result['rate']:7.0f} req/s"

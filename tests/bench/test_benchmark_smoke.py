@@ -48,3 +48,13 @@ async def test_compare_measures_each_variant_side_by_side(postgres_admin_url):
         for result in measured:
             assert result["requests"] > 0 and result["errors"] == 0, (name, result)
             assert result["server_cpu_us_per_request"] > 0, (name, result)
+
+
+def test_turns_give_every_server_each_place_in_the_round_equally_often():
+    from bench.__main__ import ROUNDS, turns
+
+    order = list(turns(3))
+    rounds = [order[start:start + 3] for start in range(0, len(order), 3)]
+    assert len(rounds) == ROUNDS and all(sorted(r) == [0, 1, 2] for r in rounds)
+    firsts = [r[0] for r in rounds]
+    assert firsts.count(0) == firsts.count(2) == ROUNDS // 2
