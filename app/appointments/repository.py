@@ -146,6 +146,18 @@ def clients_of_professional(session: AsyncSession, professional_user_id: int) ->
     )
 
 
+async def names_student(session: AsyncSession, professional_user_id: int,
+                        student_id: int) -> bool:
+    """Whether an appointment with a professional user names the student (who is then shown
+    to that professional as `Appointment.student`)."""
+    statement = select(Appointment.id).where(
+        Appointment.organization_id == current_organization_id(session),
+        Appointment.professional_id == professional_of_user(session, professional_user_id),
+        Appointment.student_id == student_id,
+    ).limit(1)
+    return await session.scalar(statement) is not None
+
+
 async def unconfirmed_due(
     session: AsyncSession, *, booked_before: datetime, starting_before: datetime
 ) -> list[int]:

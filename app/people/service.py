@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination, validation
+from app.appointments.repository import names_student
 from app.auth import Principal, hash_password
 from app.db import violated_constraint
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -130,14 +131,14 @@ async def update_user(
             raise Forbidden("Only an ADMIN may change a user's role or deactivate a user.")
         if user.id == principal.user_id:
             raise Forbidden("Admins cannot change their own role or deactivate themselves.")
-    if "role" in changes and user.role is Role.PROFESSIONAL:
-        # DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL.
-        if await repository.find_professional_by_user(session, user.id) is not None:
-            raise Conflict(
-                "This user has a professional profile, which needs the PROFESSIONAL role. "
-                "To stop their bookings, deactivate the profile or the user instead.",
-                field=["input", "role"],
-            )
+    # DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL.
+    if ("role" in changes and user.role is Role.PROFESSIONAL
+            and await repository.find_professional_by_user(session, user.id) is not None):
+        raise Conflict(
+            "This user has a professional profile, which needs the PROFESSIONAL role. "
+            "To stop their bookings, deactivate the profile or the user instead.",
+            field=["input", "role"],
+        )
     if {"first_name", "last_name", "phone"} & changes.keys() and not _can_edit_contact(
         principal, user
     ):
@@ -330,11 +331,18 @@ def _checked_profile_change(attribute: str, value: Any) -> Any:
 
 
 async def get_student(session: AsyncSession, principal: Principal, student_id: int) -> Student:
-    """Gets a student the principal may see: their guardian, STAFF or ADMIN."""
+    """Gets a student the principal may see: their guardian, STAFF or ADMIN, or a
+    professional with an appointment naming them (where `Appointment.student` shows them)."""
     student = await repository.get_student(session, student_id)
-    if student is None or not can_see_student(principal, student):
+    if student is None or not (can_see_student(principal, student)
+                               or await _teaches(session, principal, student)):
         raise NotFound("No such student.")
     return student
+
+
+async def _teaches(session: AsyncSession, principal: Principal, student: Student) -> bool:
+    return principal.role is Role.PROFESSIONAL and await names_student(
+        session, principal.user_id, student.id)
 
 
 def can_see_student(principal: Principal, student: Student) -> bool:

@@ -169,10 +169,10 @@ async def test_text_with_a_nul_character_is_refused_and_nothing_changes(api, org
     ("query($at: DateTime!) { creditBalance { expiringBefore(at: $at) } }",
      {"at": "0001-01-01T00:00:00+05:00"}),
     ('{ creditBalance { expiringBefore(at: "9999-12-31T23:59:59-05:00") } }', None),
-    ('query($id: ID!) { availability(professionalIds: [$id], from: "9999-12-30", to: "9999-12-31")'
-     " { timeZone } }", "professional"),
-    ("query($from: Date!) { organization { name } professionals { totalCount } "
-     "a: availability(professionalIds: [], from: $from, to: $from) { timeZone } }",
+    (('query($id: ID!) { availability(professionalIds: [$id], from: "9999-12-30", '
+      'to: "9999-12-31") { timeZone } }'), "professional"),
+    (("query($from: Date!) { organization { name } professionals { totalCount } "
+      "a: availability(professionalIds: [], from: $from, to: $from) { timeZone } }"),
      {"from": "0001-01-01"}),
 ])
 async def test_dates_beyond_the_supported_years_are_refused_clearly(api, org, document, variables):

@@ -193,3 +193,25 @@ async def test_mutation_payloads_show_credits_only_to_those_who_may_see_them(
     else:
         assert booked["creditTransaction"] is None and booked["creditBalance"] is None
         assert cancelled["creditTransaction"] is None and cancelled["creditBalance"] is None
+
+
+@pytest.mark.parametrize(("actor", "sees"), [
+    ("professional", True), ("other_professional", False), ("staff", True), ("client", True),
+    ("other_client", False)])
+async def test_the_student_of_an_appointment_can_be_fetched_again_by_its_id(api, db, org, actor,
+                                                                           sees):
+    """Whoever is shown `Appointment.student` can also fetch that student with `node`."""
+    me = await api.data("{ me { students { id } } }", as_=org.client)
+    student_id = me["me"]["students"][0]["id"]
+    await give_credits(db, org, org.client, 1)
+    slot = await add_slot(db, org, in_days(3))
+    await api.data(BOOK, {"input": {"timeSlotId": slot_id(slot), "studentId": student_id}},
+                   as_=org.client)
+
+    body = await api.post("query($id: ID!) { node(id: $id) { ... on Student { id firstName } } }",
+                          {"id": student_id}, as_=getattr(org, actor))
+
+    if sees:
+        assert body["data"]["node"] == {"id": student_id, "firstName": "Kid"}
+    else:
+        assert error_codes(body) == ["NOT_FOUND"]
