@@ -531,11 +531,13 @@ async def reschedule_appointment(
         _check_booking_window(principal, organization, new_slot.starts_at, now, field=field)
         await _take_slot(session, new_slot.id, field=field)
         old_slot_id = appointment.time_slot_id
+        # The contract: refundableUntil is a snapshot of the policy at booking. The move
+        # keeps that policy (the notice it gave), not the organization's current one.
+        policy_notice = appointment.starts_at - appointment.refundable_until
         appointment.time_slot_id = new_slot.id
         appointment.starts_at = new_slot.starts_at
         appointment.ends_at = new_slot.ends_at
-        appointment.refundable_until = refundable_until(new_slot.starts_at,
-                                                        organization.cancellation_policy_hours)
+        appointment.refundable_until = new_slot.starts_at - policy_notice
         await session.flush()
         await _free_slot(session, old_slot_id, now)
         posting = await _settle_price_change(session, principal, appointment, now)

@@ -1,5 +1,7 @@
 """Rescheduling moves an appointment atomically; a price change is settled."""
 
+from datetime import timedelta
+
 from tests.appointments.support import (
     RESCHEDULE,
     add_slot,
@@ -74,6 +76,22 @@ async def test_a_dearer_slot_needs_only_the_difference_and_says_so(api, db, org)
         "message": "Not enough credits: the price is now 3 credits, 2 more than the 1 paid."}]
     assert enough["userErrors"] == []
     assert enough["creditBalance"] == {"balance": 0}
+
+
+async def test_a_move_keeps_the_cancellation_policy_of_the_booking(api, db, org):
+    """The contract: refundableUntil is a snapshot of the policy at booking (24 hours here),
+    so a later policy change (48 hours) does not apply to the moved appointment."""
+    await give_credits(db, org, org.client, 1)
+    old, new = await add_slot(db, org, in_days(3)), await add_slot(db, org, in_days(5))
+    appointment_id = (await book(api, org.client, old))["appointment"]["id"]
+    await api.data("""mutation { updateOrganizationSettings(input: {cancellationPolicyHours: 48})
+        { userErrors { code } } }""", as_=org.admin)
+
+    payload = await reschedule(api, org.client, appointment_id, new)
+
+    assert payload["userErrors"] == []
+    assert payload["appointment"]["refundableUntil"] == (
+        new.starts_at - timedelta(hours=24)).isoformat()
 
 
 async def test_client_may_not_reschedule_after_refund_deadline_but_staff_may(api, db, org):
