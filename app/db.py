@@ -233,10 +233,10 @@ class Database:
         invisible, and repositories raise `TenantRequired`. With `actor_id`, the
         tenant setup also reads that user (see `resolve_principal`).
         """
-        async with self.session(organization_id, read_only=read_only,
-                                actor_id=actor_id, primary=primary) as session:
-            async with session.begin():
-                yield session
+        async with (self.session(organization_id, read_only=read_only, actor_id=actor_id,
+                                 primary=primary) as session,
+                    session.begin()):
+            yield session
 
     def session(
         self, organization_id: int | None, *, read_only: bool = False,

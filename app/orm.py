@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from enum import Enum as PythonEnum
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Enum, Identity, func, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     # Fetch server-side defaults (ids, timestamps) with INSERT/UPDATE ... RETURNING,
     # so objects are complete after a flush without another round trip.
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
 
 
 class TenantMixin:

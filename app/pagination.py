@@ -97,5 +97,5 @@ def _typed(value: Any, column: ColumnElement) -> Any:
             raise ValueError("not a bigint")
         return value
     if not isinstance(value, column.type.python_type):
-        raise ValueError("wrong type")
+        raise TypeError("wrong type")
     return value

@@ -70,7 +70,7 @@ def endpoint(handler):
     """Token, transaction, tenant, principal; then the scenario's own queries."""
 
     async def serve(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        _scheme, _, token = request.headers.get("authorization", "").partition(" ")
         claims = jwt.decode(token, _secret, algorithms=["HS256"],
                             options={"require": ["sub", "org", "exp", "iat"]})
         organization_id, user_id = int(claims["org"]), int(claims["sub"])

@@ -11,8 +11,8 @@ def _statements(entry: dict) -> str:
 def table(results: dict) -> str:
     """A Markdown table of every scenario, then memory, start-up and the contention check."""
     lines = [
-        "| scenario | req/s | p50 ms | p99 ms | errors | baseline req/s | ratio | SQL/req "
-        "(baseline) | server CPU µs/req |",
+        ("| scenario | req/s | p50 ms | p99 ms | errors | baseline req/s | ratio | SQL/req "
+         "(baseline) | server CPU µs/req |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for entry in results["reads"]:
@@ -42,10 +42,10 @@ def table(results: dict) -> str:
         else f"FAILED: {race['failures'][:3]}"
     lines += [
         "",
-        f"Peak server RSS {rss['ours']} MB (baseline {rss['baseline']} MB); start-up to first "
-        f"answer {startup['ours']} s (baseline {startup['baseline']} s); "
-        f"{results['connections']} connections; contention: {verdict}; "
-        f"load-generator ceiling {results['client_ceiling']['rate']:.0f} req/s.",
+        (f"Peak server RSS {rss['ours']} MB (baseline {rss['baseline']} MB); start-up to first "
+         f"answer {startup['ours']} s (baseline {startup['baseline']} s); "
+         f"{results['connections']} connections; contention: {verdict}; "
+         f"load-generator ceiling {results['client_ceiling']['rate']:.0f} req/s."),
     ]
     return "\n".join(lines)
 

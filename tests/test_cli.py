@@ -14,7 +14,7 @@ def bookings(*arguments: str, database_url: str, data_dir, **env: str) -> subpro
                    "BOOKINGS_DATA_DIR": str(data_dir),
                    "BOOKINGS_SECRET_KEY": "cli-test-secret-key-long-enough-for-hs256", **env}
     return subprocess.run([sys.executable, "-m", "app.cli", *arguments], env=environment,
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
 
 
 def test_org_create_then_token_then_the_token_works(database_url, tmp_path, api):
@@ -58,7 +58,7 @@ def test_serve_in_production_without_secret_exits_with_one_line(tmp_path):
     environment.update(BOOKINGS_ENV="production", BOOKINGS_DATA_DIR=str(tmp_path))
     environment.pop("BOOKINGS_SECRET_KEY", None)
     result = subprocess.run([sys.executable, "-m", "app.cli", "serve"], env=environment,
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == ("bookings: BOOKINGS_ENV=production requires "
                                      "BOOKINGS_SECRET_KEY and DATABASE_URL to be set")

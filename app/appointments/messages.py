@@ -54,8 +54,8 @@ async def tell_client(
         Event.CANCELLED: ("Your appointment is cancelled",
                           f"Your appointment with {who} on {when} is cancelled."),
         Event.EXPIRED: ("Your booking expired",
-                        f"Your booking with {who} on {when} was not confirmed in time and "
-                        "has been released."),
+                        (f"Your booking with {who} on {when} was not confirmed in time and "
+                         "has been released.")),
     }[event]
     # A reschedule can happen more than once; the new start tells them apart.
     suffix = f":{appointment.starts_at.isoformat()}" if event is Event.RESCHEDULED else ""

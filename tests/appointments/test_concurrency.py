@@ -86,9 +86,9 @@ async def test_cancel_and_reschedule_at_once_leave_one_consistent_state(db, org)
         pk = booking.appointment.id
 
         await asyncio.gather(
-            outcome(db, org, lambda session: service.cancel_appointment(
+            outcome(db, org, lambda session, pk=pk: service.cancel_appointment(
                 session, org.staff.principal, pk)),
-            outcome(db, org, lambda session: service.reschedule_appointment(
+            outcome(db, org, lambda session, pk=pk, new=new: service.reschedule_appointment(
                 session, org.staff.principal, pk, new_slot_id=new.id)),
         )
 

@@ -13,7 +13,7 @@ def bookings(*arguments: str, database_url: str, data_dir) -> subprocess.Complet
     environment = {**os.environ, "DATABASE_URL": database_url, "BOOKINGS_DATA_DIR": str(data_dir),
                    "BOOKINGS_SECRET_KEY": "cli-test-secret-key-long-enough-for-hs256"}
     return subprocess.run([sys.executable, "-m", "app.cli", *arguments], env=environment,
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
 
 
 def test_check_ledger_is_clean_on_the_demo_data(database_url, tmp_path):

@@ -203,7 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def refund(self, data):
         debit_id = data.draw(st.sampled_from(sorted(self.debits)))
-        step = lambda session: ledger.refund_debit(session, debit_id=debit_id, now=self.now)  # noqa: E731
+        step = lambda session: ledger.refund_debit(session, debit_id=debit_id, now=self.now)
         if debit_id in self.refunded:
             with pytest.raises(Conflict):
                 self.in_transaction(step)
