@@ -1,7 +1,9 @@
 """Keyset pagination: the one way lists are paged (`first` + opaque `after` cursor).
 
 A cursor encodes the sort key of the last row seen, so pages stay stable while
-rows are inserted, and each page is one indexed range scan.
+rows are inserted, and each page is one indexed range scan. It also names the
+list's table, so a cursor of one list is refused by another instead of silently
+meaning some position there.
 """
 
 import base64
@@ -63,7 +65,9 @@ async def fetch_page(
     items = list(result)
     has_next_page = len(items) > request.first
     items = items[: request.first]
-    cursors = [_encode([getattr(item, column.key) for column in sort_key]) for item in items]
+    table = _table_of(sort_key)
+    cursors = [_encode(table, [getattr(item, column.key) for column in sort_key])
+               for item in items]
     return Page(items=items, cursors=cursors, has_next_page=has_next_page,
                 has_previous_page=request.after is not None)
 
@@ -73,19 +77,28 @@ async def count(session: AsyncSession, statement: Select) -> int:
     return await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
 
 
-def _encode(values: list[Any]) -> str:
+def _table_of(sort_key: Sequence[ColumnElement]) -> str:
+    return sort_key[0].expression.table.name
+
+
+def _encode(table: str, values: list[Any]) -> str:
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps([table, *plain]).encode()).decode()
 
 
 def _decode(cursor: str, sort_key: Sequence[ColumnElement]) -> tuple[Any, ...]:
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(values, list) or len(values) != len(sort_key):
+        table, *values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if len(values) != len(sort_key):
             raise ValueError("wrong shape")
-        return tuple(_typed(value, column) for value, column in zip(values, sort_key, strict=True))
+        position = tuple(_typed(value, column)
+                         for value, column in zip(values, sort_key, strict=True))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise ValidationFailed("Malformed `after` cursor.", field=["after"]) from error
+    if table != _table_of(sort_key):
+        raise ValidationFailed("This `after` cursor belongs to another list; pass one that "
+                               "this list gave.", field=["after"])
+    return position
 
 
 def _typed(value: Any, column: ColumnElement) -> Any:

@@ -106,6 +106,20 @@ async def test_malformed_cursor_is_refused(api, org):
     assert error_codes(body) == ["VALIDATION_FAILED"]
 
 
+async def test_a_cursor_of_another_list_is_refused(api, org):
+    users = await api.data("{ users(first: 1) { pageInfo { endCursor } } }", as_=org.admin)
+    cursor = users["users"]["pageInfo"]["endCursor"]
+
+    body = await api.post("query($after: String) { professionals(first: 1, after: $after) "
+                          "{ totalCount } }", {"after": cursor}, as_=org.admin)
+    same_list = await api.data("query($after: String) { users(first: 1, after: $after) "
+                               "{ edges { node { id } } } }", {"after": cursor}, as_=org.admin)
+
+    assert error_codes(body) == ["VALIDATION_FAILED"]
+    assert "another list" in body["errors"][0]["message"]
+    assert len(same_list["users"]["edges"]) == 1
+
+
 @pytest.mark.parametrize("bad_id", ["", "garbage", "VXNlcjp4", "VXNlcjotMQ", "Tm9wZToxMjM"])
 async def test_malformed_id_is_not_found(api, org, bad_id):
     node = await api.post("query($id: ID!) { node(id: $id) { id } }", {"id": bad_id}, as_=org.admin)
