@@ -56,9 +56,10 @@ def global_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
-def cursor(values: list) -> str:
+def cursor(table: str, values: list) -> str:
+    """As app/pagination.py makes them: the list's table, then the sort key."""
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps([table, *plain]).encode()).decode()
 
 
 def pk_of(gid: str) -> int:
@@ -179,7 +180,7 @@ async def credits(connection, organization_id, principal, variables):
     rows = await connection.fetch(TRANSACTIONS, organization_id, user_id, first + 1)
     page, more = rows[:first], len(rows) > first
     edges = [
-        {"cursor": cursor([row["created_at"], row["id"]]),
+        {"cursor": cursor("credit_transactions", [row["created_at"], row["id"]]),
          "node": {"id": global_id("CreditTransaction", row["id"]), "type": row["type"],
                   "status": row["status"], "amount": row["amount"],
                   "balanceAfter": row["balance_after"], "description": row["description"],
@@ -247,7 +248,7 @@ async def appointments(connection, organization_id, principal, variables):
                 "id": global_id("Student", student["id"]), "firstName": student["first_name"],
                 "lastName": student["last_name"]},
         }})
-    end = cursor([page[-1]["starts_at"], page[-1]["id"]]) if page else None
+    end = cursor("appointments", [page[-1]["starts_at"], page[-1]["id"]]) if page else None
     return {"appointments": {"edges": edges,
                              "pageInfo": {"hasNextPage": more, "endCursor": end}}}
 
