@@ -1,46 +1,34 @@
 """`bookings serve` on the embedded database: two servers share it, and data survives restarts."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
-import pytest
+
+from tests.live_server import free_port, wait_ready
 
 ME = "{ me { email } }"
 LOGIN = """mutation { login(input: {organization: "demo", email: "admin@demo.example",
     password: "demo-password"}) { token } }"""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(data_dir, port: int, *extra: str) -> subprocess.Popen:
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("DATABASE_URL", "BOOKINGS_SECRET_KEY")}
     environment["BOOKINGS_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *extra],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with log_of(data_dir, port).open("w") as output:  # a file: a full pipe would stall it
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *extra],
+            env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_ready(port: int, server: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"server exited early:\n{server.stdout.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("server did not become ready")
+def log_of(data_dir, port: int):
+    return data_dir / f"server-{port}.log"
+
+
+def ready(data_dir, port: int, server: subprocess.Popen) -> None:
+    wait_ready(f"http://127.0.0.1:{port}", server, log_of(data_dir, port).read_text)
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -61,10 +49,10 @@ def test_two_servers_share_the_embedded_database_and_data_survives_a_restart(tmp
     first_port, second_port = free_port(), free_port()
     first = start_server(tmp_path, first_port, "--demo")
     try:
-        wait_ready(first_port, first)
+        ready(tmp_path, first_port, first)
         second = start_server(tmp_path, second_port)
         try:
-            wait_ready(second_port, second)
+            ready(tmp_path, second_port, second)
             # Logged in through one server, the token works on the other: same database,
             # same generated secret.
             token = graphql(first_port, LOGIN)["data"]["login"]["token"]
@@ -79,7 +67,7 @@ def test_two_servers_share_the_embedded_database_and_data_survives_a_restart(tmp
 
     restarted = start_server(tmp_path, first_port)
     try:
-        wait_ready(first_port, restarted)
+        ready(tmp_path, first_port, restarted)
         token = graphql(first_port, LOGIN)["data"]["login"]["token"]
         assert graphql(first_port, ME, token)["data"]["me"]["email"] == "admin@demo.example"
     finally:

@@ -6,26 +6,16 @@ the README names.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-import pytest
-
+from tests.live_server import free_port, wait_ready
 from tests.node_projects import ROOT, missing, node_project
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOT = ROOT / "artifacts" / "graphiql.png"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_demo_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
@@ -40,20 +30,6 @@ def start_demo_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
             env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_ready(port: int, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"the server did not become ready:\n{log.read_text()}")
-
-
 def test_graphiql_runs_the_demo_query_in_chromium(tmp_path):
     node = node_project(HERE)
     if not os.access(CHROMIUM, os.X_OK):
@@ -62,7 +38,7 @@ def test_graphiql_runs_the_demo_query_in_chromium(tmp_path):
     SCREENSHOT.unlink(missing_ok=True)
     server = start_demo_server(tmp_path / "data", port, log)
     try:
-        wait_ready(port, server, log)
+        wait_ready(f"http://127.0.0.1:{port}", server, log.read_text)
         browser = subprocess.run(
             [node, str(HERE / "graphiql.mjs")], capture_output=True, text=True, timeout=120,
             check=False, env={**os.environ, "GRAPHIQL_URL": f"http://127.0.0.1:{port}/graphql",

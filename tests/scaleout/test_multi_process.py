@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,17 +33,12 @@ from tests.appointments.support import BOOK, add_slots
 from tests.appointments.test_concurrency import new_clients
 from tests.credits.support import violations
 from tests.jobs.support import book, confirm, outbox, set_organization, work_every_day
+from tests.live_server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = "mutation($id: ID!) { blockTimeSlot(id: $id) { userErrors { code } } }"
 SUBSCRIPTION = ("subscription Watch($ids: [ID!]!) {"
                 " timeSlotChanged(professionalIds: $ids) { id status } }")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -78,7 +72,7 @@ def _stop(process: subprocess.Popen) -> int:
 @pytest.fixture(scope="module")
 async def cluster(database_url, settings, tmp_path_factory) -> AsyncIterator[Cluster]:
     environment = _environment(database_url, settings, tmp_path_factory.mktemp("scaleout"))
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     logs = tmp_path_factory.mktemp("logs")
 
     def start(name: str, *arguments: str) -> subprocess.Popen:
@@ -93,18 +87,8 @@ async def cluster(database_url, settings, tmp_path_factory) -> AsyncIterator[Clu
     processes = servers + workers
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        async with httpx.AsyncClient() as client:
-            deadline = time.monotonic() + 60
-            for url, process in zip(urls, servers, strict=True):
-                while True:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"server did not start:\n{_logs(logs)}")
-                    try:
-                        if (await client.get(f"{url}/readyz", timeout=1)).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
+        for url, process in zip(urls, servers, strict=True):
+            await asyncio.to_thread(wait_ready, url, process, lambda: _logs(logs), 60)
         yield Cluster(urls, workers, processes)
     finally:
         for process in processes:

@@ -22,7 +22,7 @@ from app import migrations
 from app.credits import invariants
 from app.db import Database, create_database, sqlalchemy_url
 from tests.appointments.support import add_slots, give_credits, slot_id
-from tests.security.live_server import LiveServer
+from tests.live_server import LiveServer
 from tests.support import TenantFactory
 
 DOWN_SECONDS = 6

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
 from app.credits import invariants
-from tests.security.live_server import LiveServer
+from tests.live_server import LiveServer
 from tests.security.support import World
 
 EXAMPLES = 200

@@ -5,15 +5,34 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, output: Callable[[], str],
+               timeout: float = 90) -> None:
+    """Returns once the server at `url` answers /readyz with 200; fails the test with the
+    server's `output()` if it exits first or takes longer than `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early:\n{output()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the server did not become ready in {timeout} s:\n{output()}")
 
 
 class LiveServer:
@@ -33,17 +52,7 @@ class LiveServer:
             env=environment, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not become ready:\n{self.log()}")
+        wait_ready(self.url, self.process, self.log, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text()
