@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,11 @@ class TraceExporter(StrEnum):
     NONE = "none"
     CONSOLE = "console"
     OTLP = "otlp"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
 
 
 class ConfigurationError(Exception):
@@ -90,16 +95,16 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(
         default=30.0, gt=0, validation_alias="BOOKINGS_DB_STATEMENT_TIMEOUT_SECONDS"
     )
-    log_format: str = Field(
-        default="json", pattern="^(json|text)$", validation_alias="BOOKINGS_LOG_FORMAT"
-    )
+    # None: `text` in development, `json` in production (`effective_log_format`).
+    log_format: LogFormat | None = Field(default=None, validation_alias="BOOKINGS_LOG_FORMAT")
     log_level: str = Field(
         default="INFO", pattern="(?i)^(debug|info|warning|error|critical)$",
         validation_alias="BOOKINGS_LOG_LEVEL",
     )
 
-    # Developer experience (issue 10): where GraphiQL's files come from, and tracing.
-    # Unset: BOOKINGS_GRAPHIQL_ASSETS_DIR's files if set, else the public CDN (app/graphiql.py).
+    # Developer experience: where GraphiQL's files come from, and tracing. Unset: the server
+    # serves them itself, from BOOKINGS_GRAPHIQL_ASSETS_DIR or the package's copy
+    # (app/graphiql.py); a URL (a CDN or a mirror) is the opt-in to load them from there.
     graphiql_assets_url: str | None = Field(
         default=None, validation_alias="BOOKINGS_GRAPHIQL_ASSETS_URL"
     )
@@ -116,6 +121,12 @@ class Settings(BaseSettings):
     # Queries that resolve without incident skip graphql-core's per-field machinery
     # (app/api/execution.py). Off: every operation runs on graphql-core's executor alone.
     fast_queries: bool = Field(default=True, validation_alias="BOOKINGS_FAST_QUERIES")
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.is_production else LogFormat.TEXT
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -174,4 +185,10 @@ def _publish_file_once(path: Path, content: str) -> None:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process; a bad value is a `ConfigurationError` naming it."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError("; ".join(
+            f"{'.'.join(map(str, problem['loc']))}={problem['input']!r} is not valid: "
+            f"{problem['msg']}" for problem in error.errors())) from None

@@ -11,12 +11,14 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import new_request_id, request_id
+from app.logs import ACCESS_LOGGER, RequestLog, new_request_id, request_id, request_log
 from app.metrics import Metrics
 
-access_logger = logging.getLogger("app.access")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+# GraphiQL's page script and assets: counted and logged as one route.
+GRAPHIQL_FILES = "/graphiql/"
 
 
 class RequestContext:
@@ -34,6 +36,8 @@ class RequestContext:
         offered = _header(scope, b"x-request-id")
         current = new_request_id(offered)
         token = request_id.set(current)
+        log = RequestLog()
+        log_token = request_log.set(log)
         started = time.perf_counter()
         status = 500  # if the app fails before answering
 
@@ -50,19 +54,24 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             path = scope.get("path", "")
-            route = path if path in KNOWN_ROUTES else "other"
+            route = (path if path in KNOWN_ROUTES
+                     else GRAPHIQL_FILES if path.startswith(GRAPHIQL_FILES) else "other")
             self.metrics.http_requests.labels(route, scope.get("method", ""), str(status)).inc()
             if route not in ("/healthz", "/readyz", "/metrics"):  # probes would drown the log
                 access_logger.info(
                     "request",
                     extra={
                         "method": scope.get("method"),
-                        "path": route if route == "other" else path,
+                        # Only known paths are logged as sent: others may be anything at all.
+                        "path": route,
                         "status": status,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                         "client": (scope.get("client") or ("", 0))[0],
+                        "operations": log.operations,
+                        "errors": log.error_codes,
                     },
                 )
+            request_log.reset(log_token)
             request_id.reset(token)
 
 

@@ -13,9 +13,10 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from app.logs import OPERATIONS_LOGGER, request_log
 from app.metrics import Metrics
 
-logger = logging.getLogger("app.api.operations")
+logger = logging.getLogger(OPERATIONS_LOGGER)
 
 # A GraphQL error without a code of ours: the document did not parse or validate.
 INVALID_DOCUMENT = "GRAPHQL_VALIDATION_FAILED"
@@ -50,6 +51,10 @@ class OperationObserver(SchemaExtension):
         for code in user_error_codes:
             self.metrics.errors.labels(code, "user_error").inc()
 
+        request = request_log.get()
+        if request is not None:  # the request's access line names its operations
+            request.operations.append(name or operation_type)
+            request.error_codes.extend(error_codes + user_error_codes)
         logger.info(
             "graphql operation",
             extra={

@@ -2,10 +2,9 @@
 
 Periodic tasks carry a lock (one run at a time across all workers) and a
 queueing lock (a late worker does not pile up runs); the work itself is safe
-to repeat anyway. Times are UTC cron expressions.
+to repeat anyway. Times are UTC cron expressions. Each returns a summary of what it did,
+which the job queue's one log line per finished job carries (app/logs.py).
 """
-
-import logging
 
 from procrastinate import JobContext, RetryStrategy
 
@@ -13,8 +12,6 @@ from app.clock import utc_now
 from app.jobs import work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
-
-logger = logging.getLogger(__name__)
 
 # The name `bookings_defer_slot_refresh` (migration 0005) queues jobs under.
 SLOT_REFRESH_TASK = "refresh_professional_slots"
@@ -38,58 +35,56 @@ def _periodic(name: str, cron: str):
 
 
 @_periodic("fill_booking_windows", "17 2 * * *")  # nightly
-async def fill_booking_windows(context: JobContext, timestamp: int) -> None:
+async def fill_booking_windows(context: JobContext, timestamp: int) -> dict[str, int]:
     created = await work.fill_booking_windows(_resources(context).db, now=utc_now())
-    logger.info("slot generation created %s slots", created)
+    return {"slots_created": created}
 
 
 @jobs_app.task(name=SLOT_REFRESH_TASK, pass_context=True,
                retry=RetryStrategy(max_attempts=3, exponential_wait=10))
 async def refresh_professional_slots(
     context: JobContext, organization_id: int, professional_id: int
-) -> None:
+) -> dict[str, int]:
     """Deferred by a rule change (`scheduling.repository.defer_slot_refresh`)."""
     created = await work.refresh_professional_slots(
         _resources(context).db, organization_id=organization_id,
         professional_id=professional_id, now=utc_now(),
     )
-    logger.info("refreshed professional %s of organization %s: %s new slots",
-                professional_id, organization_id, created)
+    return {"slots_created": created}
 
 
 @_periodic("expire_credit_lots", "7 * * * *")  # hourly
-async def expire_credit_lots(context: JobContext, timestamp: int) -> None:
+async def expire_credit_lots(context: JobContext, timestamp: int) -> dict[str, int]:
     expired = await work.expire_credit_lots(_resources(context).db, now=utc_now())
-    logger.info("expired %s credits", expired)
+    return {"credits_expired": expired}
 
 
 @_periodic("expire_unconfirmed_bookings", "*/5 * * * *")
-async def expire_unconfirmed_bookings(context: JobContext, timestamp: int) -> None:
+async def expire_unconfirmed_bookings(context: JobContext, timestamp: int) -> dict[str, int]:
     expired = await work.expire_unconfirmed_bookings(_resources(context).db, now=utc_now())
-    logger.info("expired %s unconfirmed bookings", len(expired))
+    return {"bookings_expired": len(expired)}
 
 
 @_periodic("queue_reminders", "*/5 * * * *")
-async def queue_reminders(context: JobContext, timestamp: int) -> None:
+async def queue_reminders(context: JobContext, timestamp: int) -> dict[str, int]:
     added = await work.queue_reminders(_resources(context).db, now=utc_now())
-    logger.info("queued %s reminders", added)
+    return {"reminders_queued": added}
 
 
 @_periodic("deliver_notifications", "* * * * *")  # every minute
-async def deliver_notifications(context: JobContext, timestamp: int) -> None:
+async def deliver_notifications(context: JobContext, timestamp: int) -> dict[str, int]:
     resources = _resources(context)
     report = await delivery.deliver_due(
         resources.db, resources.sender, now=utc_now(),
         max_attempts=resources.settings.notification_max_attempts,
     )
-    logger.info("notifications: %s sent, %s to retry, %s failed",
-                report.sent, report.retrying, report.failed)
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
 
 
 @_periodic("purge_idempotency_keys", "37 * * * *")  # hourly
-async def purge_idempotency_keys(context: JobContext, timestamp: int) -> None:
+async def purge_idempotency_keys(context: JobContext, timestamp: int) -> dict[str, int]:
     purged = await work.purge_idempotency_keys(_resources(context).db, now=utc_now())
-    logger.info("purged %s idempotency keys", purged)
+    return {"keys_purged": purged}
 
 
 @_periodic("prune_job_history", "47 3 * * *")  # nightly

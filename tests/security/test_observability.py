@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from app.logs import JsonFormatter
+from app.config import LogFormat
+from app.logs import formatter
 from app.metrics import MAX_OPERATION_NAMES, Metrics
 from tests.support import PASSWORD
 
@@ -14,8 +15,8 @@ LOGIN = """mutation LogIn($input: LoginInput!) { login(input: $input) { token
 
 
 def json_lines(caplog) -> list[dict]:
-    formatter = JsonFormatter()
-    return [json.loads(formatter.format(record)) for record in caplog.records]
+    json_formatter = formatter(LogFormat.JSON)
+    return [json.loads(json_formatter.format(record)) for record in caplog.records]
 
 
 async def test_each_request_gets_an_id_it_is_told_and_that_its_log_lines_carry(api, org, caplog):
