@@ -21,11 +21,12 @@ SCHEMA_FILE = Path("schema.graphql")
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging(get_settings())
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     arguments = _parser().parse_args(argv)
     try:
-        arguments.handler(arguments, get_settings())
+        settings = get_settings()
+        configure_logging(settings)
+        arguments.handler(arguments, settings)
     except (ConfigurationError, AppError) as error:
         sys.exit(f"bookings: {error}")
 
@@ -120,10 +121,11 @@ def _exit_for_signal(signum: int, _frame: object) -> None:
 def _serve(arguments: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from app.graphiql import GraphiQLPage
+    from app.graphiql import GraphiQLPage, assets_folder
     from app.web import create_app
 
     settings.check_can_serve()
+    assets_folder(settings)  # refuse to start with broken GraphiQL assets, before any work
     settings.signing_key()
     url = _database_url(settings)
     demo = None

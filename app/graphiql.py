@@ -1,13 +1,17 @@
-"""The GraphiQL page: its assets from a base URL of choice, and a demo that runs on the first click.
+"""The GraphiQL page: its assets served by the server itself, and a demo that runs on the first click.
 
 Strawberry's own page always loads React and GraphiQL from the public CDN with an
 inline script, so without internet, or under a strict Content-Security-Policy, it
 stays at "Loading..." forever. This page loads the same files (same versions, same
-integrity hashes) from `BOOKINGS_GRAPHIQL_ASSETS_URL`, or from a folder the server
-serves itself (`BOOKINGS_GRAPHIQL_ASSETS_DIR`), and starts GraphiQL from a script
-file of ours, so its policy allows no inline script at all.
+integrity hashes) from a copy inside the package (`app/graphiql_assets`, filled by
+`scripts/vendor-graphiql-assets`), from a folder of the operator's
+(`BOOKINGS_GRAPHIQL_ASSETS_DIR`), or, when asked, from a CDN or mirror
+(`BOOKINGS_GRAPHIQL_ASSETS_URL`). It starts GraphiQL from a script file of ours, so
+its policy allows no inline script at all.
 """
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,15 +24,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from app.api import ids
 from app.config import ConfigurationError, Settings
 
-PUBLIC_CDN = "https://unpkg.com"
 ROUTES_PREFIX = "/graphiql"
-# Where the server serves BOOKINGS_GRAPHIQL_ASSETS_DIR, laid out as on the CDN.
+# Where the server serves the assets, laid out as on a CDN: <package>@<version>/<file>.
 SELF_HOSTED_ASSETS = f"{ROUTES_PREFIX}/assets"
 _STATIC = Path(__file__).parent
+# The copy shipped inside the package (with each package's licence).
+BUNDLED_ASSETS = _STATIC / "graphiql_assets"
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,18 @@ class Asset:
     file: str
     integrity: str
 
+    @property
+    def path(self) -> str:
+        """Where it lies under a base URL or an assets folder."""
+        return f"{self.package}@{self.version}/{self.file}"
+
     def url(self, base: str) -> str:
-        return f"{base.rstrip('/')}/{self.package}@{self.version}/{self.file}"
+        return f"{base.rstrip('/')}/{self.path}"
+
+    def matches(self, content: bytes) -> bool:
+        """Whether `content` is the file the integrity hash names (what a browser checks)."""
+        algorithm, _, expected = self.integrity.partition("-")
+        return base64.b64encode(hashlib.new(algorithm, content).digest()).decode() == expected
 
     @property
     def is_stylesheet(self) -> bool:
@@ -150,7 +166,7 @@ query DemoNextWeek {{
 
 @dataclass(frozen=True)
 class GraphiQLPage:
-    assets_url: str = PUBLIC_CDN
+    assets_url: str = SELF_HOSTED_ASSETS
     demo: DemoSession | None = None
     # Today's date, for the demo document; fixed only by tests.
     today: Callable[[], date] = field(default=date.today, repr=False)
@@ -215,16 +231,51 @@ class GraphiQLPage:
 
 
 def assets_url(settings: Settings) -> str:
-    """BOOKINGS_GRAPHIQL_ASSETS_URL, else the served folder if there is one, else the CDN."""
+    """BOOKINGS_GRAPHIQL_ASSETS_URL (a CDN or mirror, opt-in), else this server's own copy."""
     if settings.graphiql_assets_url:
         return settings.graphiql_assets_url.rstrip("/")
-    if settings.graphiql_assets_dir is not None:
-        return SELF_HOSTED_ASSETS
-    return PUBLIC_CDN
+    return SELF_HOSTED_ASSETS
+
+
+def assets_folder(settings: Settings) -> Path | None:
+    """The folder this server serves the assets from; None when they come from a URL.
+
+    Every file must be there with the bytes its integrity hash names, or the server does not
+    start: a browser would refuse the page's scripts one by one, and the page would stay
+    blank with no word of why.
+    """
+    if not settings.graphiql_enabled or settings.graphiql_assets_url:
+        return None
+    folder = settings.graphiql_assets_dir
+    setting = f"BOOKINGS_GRAPHIQL_ASSETS_DIR={folder}"
+    if folder is None:
+        folder = BUNDLED_ASSETS
+        setting = (f"the GraphiQL assets of the installed package ({folder}; reinstall it, or "
+                   "set BOOKINGS_GRAPHIQL_ASSETS_DIR or BOOKINGS_GRAPHIQL_ASSETS_URL)")
+    if not folder.is_dir():
+        raise ConfigurationError(f"{setting}: not a folder")
+    for asset in ASSETS:
+        file = folder / asset.path
+        if not file.is_file():
+            raise ConfigurationError(f"{setting}: {asset.path} is missing")
+        if not asset.matches(file.read_bytes()):
+            raise ConfigurationError(
+                f"{setting}: {asset.path} is not the published file (its hash differs)")
+    return folder
+
+
+class _VersionedFiles(StaticFiles):
+    """Files whose URL names their version, so browsers may keep them for good."""
+
+    async def get_response(self, path: str, scope: Scope):
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response
 
 
 def graphiql_routes(settings: Settings) -> list[BaseRoute]:
-    """The page's own script and stylesheet, and BOOKINGS_GRAPHIQL_ASSETS_DIR when set."""
+    """The page's own script and stylesheet, and the assets unless they come from a URL."""
     if not settings.graphiql_enabled:
         return []
 
@@ -238,11 +289,9 @@ def graphiql_routes(settings: Settings) -> list[BaseRoute]:
         Route("/page.js", page_script),
         Route("/page.css", page_stylesheet),
     ]
-    folder = settings.graphiql_assets_dir
+    folder = assets_folder(settings)
     if folder is not None:
-        if not folder.is_dir():
-            raise ConfigurationError(f"BOOKINGS_GRAPHIQL_ASSETS_DIR={folder} is not a folder")
-        routes.append(Mount("/assets", StaticFiles(directory=folder)))
+        routes.append(Mount("/assets", _VersionedFiles(directory=folder)))
     return [Mount(ROUTES_PREFIX, routes=routes)]
 
 

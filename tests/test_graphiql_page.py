@@ -5,16 +5,18 @@ tests/browser runs it in Chromium; these check the page's parts without a browse
 
 import json
 import re
+import shutil
 from datetime import date
 
 import httpx
 import pytest
 from graphql import parse, validate
+from starlette.applications import Starlette
 
 from app.api.schema import schema
 from app.config import ConfigurationError, Settings
 from app.demo import DemoOrganization, DemoProfessional
-from app.graphiql import ASSETS, GraphiQLPage, graphiql_routes
+from app.graphiql import ASSETS, BUNDLED_ASSETS, GraphiQLPage, assets_folder, graphiql_routes
 from app.web import create_app
 
 DEMO = DemoOrganization(slug="demo", logins=[], admin_token="admin.jwt.token",
@@ -39,43 +41,83 @@ async def get(app, path: str) -> httpx.Response:
         return await client.get(path, headers={"accept": "text/html"})
 
 
-async def test_the_page_loads_strawberrys_graphiql_files_from_the_cdn_by_default(db, settings):
-    response = await get(create_app(db, settings), "/graphql")
+async def test_by_default_the_server_serves_graphiqls_files_itself(db, settings):
+    app = create_app(db, settings)
+    response = await get(app, "/graphql")
     assert response.status_code == 200
     for asset in ASSETS:
-        assert f'"https://unpkg.com/{asset.package}@{asset.version}/{asset.file}"' in response.text
+        assert f'"/graphiql/assets/{asset.package}@{asset.version}/{asset.file}"' in response.text
         assert f'integrity="{asset.integrity}"' in response.text
-    # No inline script runs: GraphiQL starts from our own file, which the server serves.
+        served = await get(app, f"/graphiql/assets/{asset.path}")
+        assert served.status_code == 200, asset.path
+        assert asset.matches(served.content), asset.path  # what the browser will check
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Nothing from elsewhere, and no inline script runs: GraphiQL starts from our own file.
+    assert "://" not in policy(response.text)
+    assert "script-src &#x27;self&#x27;;" in policy(response.text)
     assert re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", response.text) == []
-    assert "script-src &#x27;self&#x27; https://unpkg.com;" in policy(response.text)
-    script = await get(create_app(db, settings), "/graphiql/page.js")
+    script = await get(app, "/graphiql/page.js")
     assert script.status_code == 200 and "GraphiQL.createFetcher" in script.text
     assert page_config(response.text)["headers"] is None  # not in demo mode: no token
 
 
-async def test_a_mirror_replaces_the_cdn_in_the_page_and_its_policy(db, settings):
+def test_the_bundled_assets_are_the_published_files_with_their_licences():
+    for asset in ASSETS:
+        assert asset.matches((BUNDLED_ASSETS / asset.path).read_bytes()), asset.path
+        licence = BUNDLED_ASSETS / f"{asset.package}@{asset.version}" / "LICENSE"
+        assert "MIT License" in licence.read_text(), licence
+
+
+async def test_only_the_assets_folder_is_served(settings):
+    app = Starlette(routes=graphiql_routes(settings))
+    assert (await get(app, "/graphiql/assets/react@18.2.0/package.json")).status_code == 404
+    assert (await get(app, "/graphiql/assets/../../config.py")).status_code == 404
+    assert (await get(app, "/graphiql/assets/%2e%2e/graphiql.py")).status_code == 404
+
+
+async def test_a_cdn_or_mirror_is_an_opt_in_that_the_page_and_its_policy_follow(db, settings):
     mirrored = settings.model_copy(update={"graphiql_assets_url": "https://npm.example.com/cdn/"})
     html = (await get(create_app(db, mirrored), "/graphql")).text
-    assert "unpkg.com" not in html
+    assert "/graphiql/assets/" not in html
     assert '"https://npm.example.com/cdn/react@18.2.0/umd/react.production.min.js"' in html
     assert "script-src &#x27;self&#x27; https://npm.example.com;" in policy(html)
 
 
-async def test_the_server_serves_a_folder_of_assets_laid_out_like_the_cdn(db, settings, tmp_path):
-    react = tmp_path / "react@18.2.0" / "umd" / "react.production.min.js"
-    react.parent.mkdir(parents=True)
-    react.write_text("/* react */")
-    app = create_app(db, settings.model_copy(update={"graphiql_assets_dir": tmp_path}))
+async def test_the_server_serves_a_folder_of_its_operators_instead(db, settings, tmp_path):
+    shutil.copytree(BUNDLED_ASSETS, tmp_path / "assets")
+    (tmp_path / "assets" / "note.txt").write_text("ours")
+    app = create_app(db, settings.model_copy(update={"graphiql_assets_dir": tmp_path / "assets"}))
     html = (await get(app, "/graphql")).text
     assert '"/graphiql/assets/react@18.2.0/umd/react.production.min.js"' in html
-    assert "script-src &#x27;self&#x27;;" in policy(html)  # nothing from elsewhere
-    served = await get(app, "/graphiql/assets/react@18.2.0/umd/react.production.min.js")
-    assert (served.status_code, served.text) == (200, "/* react */")
+    served = await get(app, "/graphiql/assets/note.txt")
+    assert (served.status_code, served.text) == (200, "ours")
 
 
 def test_a_missing_assets_folder_is_a_configuration_error(tmp_path):
-    with pytest.raises(ConfigurationError, match="BOOKINGS_GRAPHIQL_ASSETS_DIR"):
+    with pytest.raises(ConfigurationError, match="BOOKINGS_GRAPHIQL_ASSETS_DIR=.*not a folder"):
         graphiql_routes(Settings(graphiql_assets_dir=tmp_path / "nowhere"))
+
+
+def test_an_assets_folder_missing_a_file_is_a_configuration_error_naming_it(tmp_path):
+    shutil.copytree(BUNDLED_ASSETS, tmp_path / "assets")
+    (tmp_path / "assets" / "graphiql@3.8.3" / "graphiql.min.js").unlink()
+    with pytest.raises(ConfigurationError,
+                       match=r"BOOKINGS_GRAPHIQL_ASSETS_DIR=.*: graphiql@3.8.3/graphiql.min.js is missing"):
+        assets_folder(Settings(graphiql_assets_dir=tmp_path / "assets"))
+
+
+def test_an_assets_folder_with_other_bytes_is_a_configuration_error(tmp_path):
+    shutil.copytree(BUNDLED_ASSETS, tmp_path / "assets")
+    (tmp_path / "assets" / "react@18.2.0" / "umd" / "react.production.min.js").write_text("x")
+    with pytest.raises(ConfigurationError, match="react.production.min.js is not the published"):
+        assets_folder(Settings(graphiql_assets_dir=tmp_path / "assets"))
+
+
+def test_with_a_url_or_graphiql_off_no_folder_is_needed(tmp_path):
+    nowhere = tmp_path / "nowhere"
+    assert assets_folder(Settings(graphiql_assets_dir=nowhere, graphiql=False)) is None
+    assert assets_folder(Settings(graphiql_assets_dir=nowhere,
+                                  graphiql_assets_url="https://unpkg.com")) is None
 
 
 def test_demo_mode_opens_a_valid_document_for_next_week_with_the_clients_header():
