@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: install the package and its dependencies into a virtualenv.
-FROM python:3.12-slim AS build
+FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml README.md alembic.ini ./
@@ -9,7 +9,7 @@ COPY migrations ./migrations
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
 # Runtime stage: only the virtualenv, run as an unprivileged user.
-FROM python:3.12-slim
+FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv/bookings --create-home bookings
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
