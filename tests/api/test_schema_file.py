@@ -1,33 +1,21 @@
-"""schema.graphql is exported from the code, and the served schema honours the contract."""
+"""schema.graphql is the contract: exported from the code, and never broken by accident.
 
+`schema.released.graphql` is the schema of the last release, the one frontends in the
+field are built against. A change that would break one of them (a field removed, a type
+changed, an argument made required) fails here until that file is edited on purpose, in
+the same commit, where a reviewer sees it.
+"""
+
+import subprocess
 from pathlib import Path
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
-    GraphQLSchema,
-    build_schema,
-)
+import pytest
+from graphql import BreakingChange, build_schema, find_breaking_changes
 
 from app.api.schema import schema
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT.parent / "shared" / "contract" / "schema.graphql"
-
-# Parts of the contract the code does not serve yet, each with the issue that
-# builds it. A name covers its fields and arguments too. An entry the code now
-# serves in full fails the test: delete it.
-NOT_YET_BUILT: dict[str, str] = {}
-
-
-def pending_part(coordinate: str) -> str | None:
-    """The NOT_YET_BUILT entry that covers `coordinate`, if any."""
-    for part in NOT_YET_BUILT:
-        if coordinate == part or coordinate.startswith((f"{part}.", f"{part}(", f"{part} ")):
-            return part
-    return None
+RELEASED = ROOT / "schema.released.graphql"
 
 
 def test_checked_in_schema_matches_the_code():
@@ -37,43 +25,53 @@ def test_checked_in_schema_matches_the_code():
     )
 
 
-def contract_coordinates(contract: GraphQLSchema) -> dict[str, str]:
-    """Every type, field, argument and enum value of the contract, with its type."""
-    coordinates: dict[str, str] = {}
-    for name, graphql_type in contract.type_map.items():
-        if name.startswith("__"):
+def describe(changes: list[BreakingChange]) -> str:
+    return "\n".join(f"  {change.type.name}: {change.description}" for change in changes)
+
+
+def test_no_change_since_the_last_release_breaks_a_client():
+    breaking = find_breaking_changes(build_schema(RELEASED.read_text()), schema._schema)
+    assert breaking == [], (
+        f"These changes break clients of the released schema:\n{describe(breaking)}\n"
+        "Keep the old fields (deprecate them instead), or, for an intended break, edit "
+        "schema.released.graphql in the same commit and say so in the release notes.")
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (('  """Never negative."""\n  balance: Int!\n', ""), "FIELD_REMOVED"),
+    (("  balance: Int!\n", "  balance: String!\n"), "FIELD_CHANGED_KIND"),
+    (("enum AppointmentState {\n", "enum AppointmentState {\n  ARCHIVED\n"), None),
+])
+def test_the_breaking_change_check_sees_a_break(edit, expected):
+    """The check above is only as good as graphql-core's comparison: it must see a break."""
+    released = RELEASED.read_text()
+    old, new = edit
+    assert old in released
+    changed = build_schema(released.replace(old, new, 1))
+    found = {change.type.name for change in find_breaking_changes(build_schema(released), changed)}
+    assert (expected in found) if expected else found == set()
+
+
+def _project_files() -> list[Path]:
+    """The files of the repository: those git tracks, or every file when there is no git."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode == 0:
+        return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    skipped = {".git", ".venv", "node_modules", "artifacts", "__pycache__"}
+    return [path for path in ROOT.rglob("*")
+            if path.is_file() and not skipped & set(path.relative_to(ROOT).parts)]
+
+
+def test_no_file_of_the_project_reaches_outside_the_repository():
+    """A clone stands alone: nothing reads or links the folder beside it that a clone lacks."""
+    outside = "../" + "shared"  # spelled in two pieces so that this file does not match
+    hits = []
+    for path in _project_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
             continue
-        coordinates[name] = _kind(graphql_type)
-        if isinstance(graphql_type, GraphQLEnumType):
-            for value in graphql_type.values:
-                coordinates[f"{name}.{value}"] = "enum value"
-        if isinstance(graphql_type, (GraphQLObjectType, GraphQLInterfaceType)):
-            for interface in graphql_type.interfaces:
-                coordinates[f"{name} implements {interface.name}"] = "interface"
-        if isinstance(graphql_type, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
-            for field_name, field in graphql_type.fields.items():
-                coordinates[f"{name}.{field_name}"] = str(field.type)
-                for arg_name, arg in getattr(field, "args", {}).items():
-                    coordinates[f"{name}.{field_name}({arg_name})"] = str(arg.type)
-    return coordinates
-
-
-def _kind(graphql_type: object) -> str:
-    for kind in (GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType):
-        if isinstance(graphql_type, kind):
-            return kind.__name__
-    return "GraphQLScalarType"
-
-
-def test_served_schema_contains_the_contract():
-    contract = contract_coordinates(build_schema(CONTRACT.read_text()))
-    served = contract_coordinates(schema._schema)
-    missing_or_different = {
-        coordinate: (expected, served.get(coordinate))
-        for coordinate, expected in contract.items()
-        if served.get(coordinate) != expected and pending_part(coordinate) is None
-    }
-    assert missing_or_different == {}
-    still_missing = {pending_part(c) for c, expected in contract.items()
-                     if served.get(c) != expected}
-    assert set(NOT_YET_BUILT) - still_missing == set(), "built now: remove from NOT_YET_BUILT"
+        hits += [f"{path.relative_to(ROOT)}:{number}"
+                 for number, line in enumerate(text.splitlines(), 1) if outside in line]
+    assert hits == []
