@@ -1,4 +1,4 @@
-"""The benchmark's table, printed and written into the README."""
+"""The benchmark's table, printed for docs/performance.md (pasted there by hand)."""
 
 
 def _statements(entry: dict) -> str:
@@ -56,7 +56,7 @@ def print_table(results: dict) -> None:
     print()
 
 
-if __name__ == "__main__":  # `python -m bench.report [results.json]`: the table for the README
+if __name__ == "__main__":  # `python -m bench.report [results.json]`: the table for docs/performance.md
     import json
     import sys
     from pathlib import Path

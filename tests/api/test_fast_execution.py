@@ -78,7 +78,7 @@ query Directory {
 }
 """
 
-# Professionals see no balances (DOMAIN.md 2).
+# Professionals see no balances (docs/rules.md: roles).
 DOCUMENTS = {"client": [APPOINTMENTS, CREDITS, DIRECTORY],
              "professional": [APPOINTMENTS, DIRECTORY],
              "staff": [APPOINTMENTS, CREDITS, DIRECTORY],

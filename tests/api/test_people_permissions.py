@@ -1,4 +1,4 @@
-"""The permission matrix of DOMAIN.md 2 for the people and organization operations."""
+"""The permission matrix of docs/rules.md: roles for the people and organization operations."""
 
 import pytest
 
@@ -82,7 +82,7 @@ async def test_a_form_sent_back_unchanged_needs_no_extra_permission(api, org, ac
 
 
 async def test_a_professional_with_a_profile_keeps_the_role(api, org):
-    """DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL."""
+    """docs/rules.md: roles: a professional profile belongs to a user whose role is PROFESSIONAL."""
     body = await api.post(UPDATE_USER, {"input": {"id": org.professional.id, "role": "CLIENT"}},
                           as_=org.admin)
     assert body["data"]["updateUser"]["userErrors"] == [{"code": "CONFLICT",
