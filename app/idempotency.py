@@ -1,4 +1,4 @@
-"""Idempotency keys: a retried request with the same key has its effect exactly once (DOMAIN.md 6).
+"""Idempotency keys: a retried request with the same key has its effect exactly once (docs/rules.md: idempotency).
 
 A key is scoped to (organization, caller). The first request claims the key,
 performs its work and stores its result in the same transaction, so the key

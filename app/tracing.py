@@ -3,7 +3,7 @@
 One span per operation and one for its execution, from Strawberry's operation-level
 hooks only. A per-field `resolve` hook (above all an async one, as in Strawberry's
 stock OpenTelemetry extension) made large lists 12 to 15 times slower here
-(ARCHITECTURE.md, pitfalls). Nothing is exported unless BOOKINGS_OTEL_EXPORTER says
+(measured: see docs/operations.md, tracing). Nothing is exported unless BOOKINGS_OTEL_EXPORTER says
 where: `console` (stdout) or `otlp` (the standard OTEL_EXPORTER_OTLP_* variables
 choose the collector; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured).
 """

@@ -1,5 +1,5 @@
 """The benchmark's dataset: organizations with professionals, weeks of slots, clients with
-credits, and existing appointments whose ledger keeps every invariant of DOMAIN.md 5.
+credits, and existing appointments whose ledger keeps every invariant of docs/rules.md: credits.
 
 Organizations and their admins go through the services. The big tables (users,
 slots, appointments, ledger, lots, draws) are written with one `INSERT ... SELECT

@@ -96,7 +96,7 @@ async def other_org(tenants: TenantFactory, db: Database):
 
 
 async def _tenant_with_clean_ledger(tenants: TenantFactory, db: Database):
-    # Whatever a test did, every ledger invariant of DOMAIN.md 5 must still hold.
+    # Whatever a test did, every ledger invariant of docs/rules.md: credits must still hold.
     tenant = await tenants.create()
     yield tenant
     async with db.transaction(tenant.id, read_only=True) as session:

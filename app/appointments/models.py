@@ -17,7 +17,7 @@ class AppointmentState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-# States that still hold their slot and may change (DOMAIN.md 4).
+# States that still hold their slot and may change (docs/rules.md: appointments).
 OPEN_STATES = frozenset({AppointmentState.PRE_CONFIRMED, AppointmentState.CONFIRMED})
 
 

@@ -1,4 +1,4 @@
-"""Who may do what to an appointment, and what cancelling it returns (DOMAIN.md 2 and 4).
+"""Who may do what to an appointment, and what cancelling it returns (docs/rules.md: roles, appointments).
 
 The cancellation decision is one function used both to answer
 `cancellationPreview` and to cancel, so the preview cannot disagree with the
@@ -34,7 +34,7 @@ _ALLOWED_ROLES = {
     Action.MARK_NO_SHOW: {Role.ADMIN, Role.STAFF, Role.PROFESSIONAL},
 }
 
-# The transitions of DOMAIN.md 4; anything else is INVALID_STATE_TRANSITION.
+# The transitions of docs/rules.md: appointments; anything else is INVALID_STATE_TRANSITION.
 TRANSITIONS = {
     Action.CONFIRM: ({AppointmentState.PRE_CONFIRMED}, AppointmentState.CONFIRMED),
     Action.CANCEL: (

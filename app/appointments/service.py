@@ -1,4 +1,4 @@
-"""Booking, the appointment lifecycle, cancellation with refunds, and rescheduling (DOMAIN.md 4).
+"""Booking, the appointment lifecycle, cancellation with refunds, and rescheduling (docs/rules.md: appointments).
 
 Each operation runs inside the caller's one transaction, so a slot, an
 appointment and the credits it moved change together or not at all.
@@ -341,7 +341,7 @@ async def _transition(
             field=["input", "appointmentId"],
         )
     if action is Action.CONFIRM and now >= appointment.starts_at:
-        # DOMAIN.md 4: unconfirmed at its start, a booking expires (the job cancels it with
+        # docs/rules.md: appointments: unconfirmed at its start, a booking expires (the job cancels it with
         # a full refund), whether or not the job has run yet.
         raise InvalidStateTransition(
             "This booking was not confirmed before its start time; it expires instead.",
@@ -386,7 +386,7 @@ async def cancel_appointment(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> AppointmentChange:
-    """Cancels an open appointment, frees its slot and refunds by the policy of DOMAIN.md 4."""
+    """Cancels an open appointment, frees its slot and refunds by the policy of docs/rules.md: appointments."""
     now = utc_now(now)
 
     async def perform() -> AppointmentChange:
@@ -466,7 +466,7 @@ async def _refund(
 
 
 async def _free_slot(session: AsyncSession, slot_id: int, now: datetime) -> None:
-    """Back on offer if it has not started yet (DOMAIN.md 4), unless a time off covers it:
+    """Back on offer if it has not started yet (docs/rules.md: appointments), unless a time off covers it:
     then it is blocked, as time off does. A slot that has started stays as it was."""
     slot = await scheduling.get_slot(session, slot_id)
     if slot.starts_at <= now:
@@ -588,7 +588,7 @@ async def _once(
     perform: Callable[[], Awaitable[AppointmentChange]],
 ) -> AppointmentChange:
     """Runs `perform` at most once per idempotency key. A replay answers what the first
-    request answered, as it was then (DOMAIN.md 6), even if the appointment moved on since."""
+    request answered, as it was then (docs/rules.md: idempotency), even if the appointment moved on since."""
     return await idempotency.run_once(
         session, caller_id=principal.user_id, key=key, operation=operation, request=request,
         perform=perform, record=_record, replay=_replay,

@@ -1,4 +1,4 @@
-"""Checks of the ledger invariants (DOMAIN.md 5), for the tests and `bookings check-ledger`.
+"""Checks of the ledger invariants (docs/rules.md: credits), for the tests and `bookings check-ledger`.
 
 Per client, the balance row agrees with the ledger and with the lots:
 - balance = the sum of the amounts of COMPLETED entries;

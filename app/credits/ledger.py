@@ -2,7 +2,7 @@
 
 No permission checks here (see `app.credits.service`); each function is one
 step inside the caller's transaction, and a balance never changes without
-its ledger entries in that same transaction. Rules: DOMAIN.md 5.
+its ledger entries in that same transaction. Rules: docs/rules.md: credits.
 
 Lots: each completed purchase and each positive adjustment is a lot. A debit
 (or negative adjustment) draws from the client's unexpired lots, earliest

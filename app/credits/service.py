@@ -1,4 +1,4 @@
-"""Credits as callers may see and move them (DOMAIN.md 2 and 5): checks, then the ledger.
+"""Credits as callers may see and move them (docs/rules.md: roles, credits): checks, then the ledger.
 
 | action                          | ADMIN   | STAFF   | PROFESSIONAL | CLIENT |
 | see balance and transactions    | anyone's| anyone's| FORBIDDEN    | own    |
@@ -276,7 +276,7 @@ async def _once(
     perform: Callable[[], Awaitable[Posting]],
 ) -> Posting:
     """Runs `perform` at most once per idempotency key. A replay answers what the first
-    request answered, as it was then (DOMAIN.md 6), even if the balance moved on since."""
+    request answered, as it was then (docs/rules.md: idempotency), even if the balance moved on since."""
     return await idempotency.run_once(
         session, caller_id=principal.user_id, key=key, operation=operation, request=request,
         perform=perform, record=_record, replay=_replay,

@@ -1,4 +1,4 @@
-"""Appointment reminders: one outbox message per appointment and lead time (DOMAIN.md 7).
+"""Appointment reminders: one outbox message per appointment and lead time (docs/operations.md: background jobs).
 
 An appointment gets a reminder at each of the organization's
 `reminderLeadHours` before its start, while it is PRE_CONFIRMED or CONFIRMED.

@@ -60,7 +60,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 def visible_users(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    """Users the principal may list or look up (DOMAIN.md 2, "list users / see any user"):
+    """Users the principal may list or look up (docs/rules.md, "Who may do what": "list users, see a user"):
     STAFF and ADMIN all; a professional themself and the clients they have appointments
     with; a client themself.
 

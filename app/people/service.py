@@ -1,4 +1,4 @@
-"""Users, professional profiles and students: who may see and change them (DOMAIN.md 2)."""
+"""Users, professional profiles and students: who may see and change them (docs/rules.md: roles)."""
 
 from collections.abc import Mapping
 from datetime import date
@@ -131,7 +131,7 @@ async def update_user(
             raise Forbidden("Only an ADMIN may change a user's role or deactivate a user.")
         if user.id == principal.user_id:
             raise Forbidden("Admins cannot change their own role or deactivate themselves.")
-    # DOMAIN.md 2: a professional profile belongs to a user whose role is PROFESSIONAL.
+    # docs/rules.md: roles: a professional profile belongs to a user whose role is PROFESSIONAL.
     if ("role" in changes and user.role is Role.PROFESSIONAL
             and await repository.find_professional_by_user(session, user.id) is not None):
         raise Conflict(

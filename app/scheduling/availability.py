@@ -1,4 +1,4 @@
-"""The bookable slots of professionals, grouped by local date (DOMAIN.md 3, `availability`).
+"""The bookable slots of professionals, grouped by local date (docs/rules.md: slots, `availability`).
 
 A fixed number of statements whatever the number of professionals or slots:
 the professionals, the organization's settings, and one query for every slot.

@@ -1,4 +1,4 @@
-"""Slot generation: weekly wall-clock rules become UTC periods, exactly as DOMAIN.md 3 says.
+"""Slot generation: weekly wall-clock rules become UTC periods, exactly as docs/rules.md: slots says.
 
 Pure functions: no database, no clock. The rules, in order:
 - starts lie on the rule's wall-clock grid, start + k x (session + buffer);

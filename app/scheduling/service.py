@@ -1,4 +1,4 @@
-"""Availability rules, time off, slot generation and blocking: who may do what (DOMAIN.md 2, 3).
+"""Availability rules, time off, slot generation and blocking: who may do what (docs/rules.md: roles, slots).
 
 Every write to one professional's schedule first takes that professional's
 schedule lock (`repository.lock_schedule`), so generation, time off and

@@ -4,7 +4,7 @@ Revision ID: 0003_credits
 Revises: 0002_scheduling
 Create Date: 2026-11-26
 
-The database keeps the ledger's promises (DOMAIN.md 5), not only the code:
+The database keeps the ledger's promises (docs/rules.md: credits), not only the code:
 - `credit_balances.balance` can never go below zero (CHECK), so no race can
   overdraw an account;
 - `credit_transactions` is append-only: a trigger refuses DELETE and TRUNCATE,

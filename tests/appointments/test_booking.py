@@ -1,4 +1,4 @@
-"""Booking: slot, appointment and debit in one transaction, or nothing (DOMAIN.md 4)."""
+"""Booking: slot, appointment and debit in one transaction, or nothing (docs/rules.md: appointments)."""
 
 from datetime import timedelta
 
@@ -179,7 +179,7 @@ async def test_idempotent_booking_replays_the_first_result(api, db, org):
 
 async def test_a_replay_answers_as_the_first_request_did_even_after_a_cancellation(
         api, db, org):
-    """DOMAIN.md 6: the stored result is returned, not the appointment as it is now."""
+    """docs/rules.md: idempotency: the stored result is returned, not the appointment as it is now."""
     await give_credits(db, org, org.client, 5)
     slot = await add_slot(db, org, in_days(3))
     variables = {"input": {"timeSlotId": slot_id(slot), "idempotencyKey": "book-then-cancel"}}

@@ -1,4 +1,4 @@
-"""Races over real, separate connections and committed transactions (DOMAIN.md 4)."""
+"""Races over real, separate connections and committed transactions (docs/rules.md: appointments)."""
 
 import asyncio
 import time

@@ -1,4 +1,4 @@
-"""Confirm, execute, no-show and every refused transition (DOMAIN.md 4)."""
+"""Confirm, execute, no-show and every refused transition (docs/rules.md: appointments)."""
 
 from datetime import timedelta
 
@@ -101,7 +101,7 @@ async def test_nothing_leaves_a_terminal_state(db, org, api, terminal):
 
 
 async def test_an_unconfirmed_booking_cannot_be_confirmed_once_it_has_started(api, db, org):
-    """DOMAIN.md 4: unconfirmed at its start, a booking expires, whether or not the expiry
+    """docs/rules.md: appointments: unconfirmed at its start, a booking expires, whether or not the expiry
     job has run yet; confirming it then is refused."""
     appointment_id, slot = await booked(api, db, org)
     pk = ids.decode(appointment_id, "Appointment")

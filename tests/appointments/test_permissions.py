@@ -1,4 +1,4 @@
-"""Who may book, act on and see appointments (DOMAIN.md 2)."""
+"""Who may book, act on and see appointments (docs/rules.md: roles)."""
 
 import pytest
 

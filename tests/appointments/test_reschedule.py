@@ -59,7 +59,7 @@ async def test_a_price_change_is_settled_on_reschedule(api, db, org):
 
 
 async def test_a_dearer_slot_needs_only_the_difference_and_says_so(api, db, org):
-    """DOMAIN.md 4: the difference is debited. With 1 credit paid and the price now 3,
+    """docs/rules.md: appointments: the difference is debited. With 1 credit paid and the price now 3,
     a client holding 1 more is short by 1, holding 2 more is enough."""
     await give_credits(db, org, org.client, 2)
     old, new = await add_slot(db, org, in_days(3)), await add_slot(db, org, in_days(5))

@@ -1,4 +1,4 @@
-"""Credits over GraphQL: who sees and moves what (DOMAIN.md 2), settlement, lists and bad input."""
+"""Credits over GraphQL: who sees and moves what (docs/rules.md: roles), settlement, lists and bad input."""
 
 from datetime import UTC, datetime, timedelta
 

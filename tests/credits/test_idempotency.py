@@ -1,4 +1,4 @@
-"""Idempotency keys over the API: a retry has one effect; a key means one input (DOMAIN.md 6)."""
+"""Idempotency keys over the API: a retry has one effect; a key means one input (docs/rules.md: idempotency)."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -45,7 +45,7 @@ async def test_a_replay_with_the_same_key_and_input_returns_the_first_result(api
 
 
 async def test_a_replay_shows_the_balance_the_first_request_left(api, db, org):
-    """DOMAIN.md 6: the stored result is returned, even after the balance moved on."""
+    """docs/rules.md: idempotency: the stored result is returned, even after the balance moved on."""
     first = await api.data(PURCHASE, purchase_of(org), as_=org.staff)
     await api.data(PURCHASE, purchase_of(org, credits=3, key="purchase-2"), as_=org.staff)
 

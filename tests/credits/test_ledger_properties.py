@@ -1,7 +1,7 @@
 """Random sequences of ledger operations against a plain Python model of the rules.
 
 After every step the database must agree with the model (balance, counters,
-each lot's remainder) and every invariant of DOMAIN.md 5 must hold.
+each lot's remainder) and every invariant of docs/rules.md: credits must hold.
 
 The state machine is synchronous, so it runs the ledger on its own event loop
 and its own small connection pool.
@@ -46,7 +46,7 @@ class ModelLot:
 
 @dataclass
 class LedgerModel:
-    """The rules of DOMAIN.md 5 in plain Python, one client."""
+    """The rules of docs/rules.md: credits in plain Python, one client."""
 
     lots: list[ModelLot] = field(default_factory=list)
     purchased: int = 0

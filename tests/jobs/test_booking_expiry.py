@@ -1,4 +1,4 @@
-"""Unconfirmed bookings expire after preConfirmationTtlHours or at their start (DOMAIN.md 4, 7)."""
+"""Unconfirmed bookings expire after preConfirmationTtlHours or at their start (docs/rules.md: appointments; docs/operations.md: background jobs)."""
 
 from datetime import timedelta
 
@@ -69,5 +69,5 @@ async def test_an_unconfirmed_booking_expires_at_its_start_time_within_its_ttl(d
     appointment, slot = await appointment_and_slot(db, org, soon)
     assert appointment.state is AppointmentState.CANCELLED
     assert (await balance_of(db, org.id, org.client.user.id)).balance == 1
-    # DOMAIN.md 4: back to AVAILABLE only if still in the future; this one has started.
+    # docs/rules.md: appointments: back to AVAILABLE only if still in the future; this one has started.
     assert slot.status is TimeSlotStatus.BOOKED

@@ -1,4 +1,4 @@
-"""Lots past their date lose their remainder, hourly (DOMAIN.md 5, 7)."""
+"""Lots past their date lose their remainder, hourly (docs/rules.md: credits; docs/operations.md: background jobs)."""
 
 from app.credits.models import TransactionType
 from app.jobs import work

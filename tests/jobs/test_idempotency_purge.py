@@ -1,4 +1,4 @@
-"""Idempotency keys are kept 24 hours, then purged (DOMAIN.md 6, 7)."""
+"""Idempotency keys are kept 24 hours, then purged (docs/rules.md: idempotency; docs/operations.md: background jobs)."""
 
 from datetime import UTC, datetime
 

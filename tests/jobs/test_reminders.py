@@ -1,4 +1,4 @@
-"""Reminders at each reminderLeadHours before start, at most one per lead time (DOMAIN.md 7)."""
+"""Reminders at each reminderLeadHours before start, at most one per lead time (docs/operations.md: background jobs)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Slots are kept generated through each organization's booking window (DOMAIN.md 3, 7)."""
+"""Slots are kept generated through each organization's booking window (docs/rules.md: slots; docs/operations.md: background jobs)."""
 
 from datetime import UTC, datetime, time
 

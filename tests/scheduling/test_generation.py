@@ -1,4 +1,4 @@
-"""Slot generation as a pure function: DOMAIN.md 3, worked DST examples and properties."""
+"""Slot generation as a pure function: docs/rules.md: slots; worked DST examples and properties."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -35,7 +35,7 @@ def slots_on(day: date, rule: Hours, zone: ZoneInfo, session: int, buffer: int =
 
 
 def test_fall_back_day_takes_the_first_occurrence_of_an_ambiguous_start():
-    # DOMAIN.md 3: 00:00-03:00 on 2026-11-01 in New York, 60-minute sessions.
+    # docs/rules.md: slots: 00:00-03:00 on 2026-11-01 in New York, 60-minute sessions.
     rule = Hours(Weekday.SUNDAY, time(0), time(3))
 
     slots = slots_on(date(2026, 11, 1), rule, NEW_YORK, 60)

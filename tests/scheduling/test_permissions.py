@@ -1,4 +1,4 @@
-"""Who may change a schedule (DOMAIN.md 2): ADMIN and STAFF anyone's, a professional their own."""
+"""Who may change a schedule (docs/rules.md: roles): ADMIN and STAFF anyone's, a professional their own."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo

@@ -1,4 +1,4 @@
-"""DOMAIN.md 2 ("Who may do what") as a table, checked for every operation and every role.
+"""docs/rules.md: roles ("Who may do what") as a table, checked for every operation and every role.
 
 `MATRIX` encodes the domain's matrix: one row per operation of the schema (some
 operations have several rows, `operation[case]`, for their interesting targets

@@ -256,7 +256,7 @@ class AppointmentPayload:
 
 def _payload(payload_type, change: AppointmentChange, principal: Principal):
     # A professional may book or cancel for a client without seeing the client's credits
-    # (DOMAIN.md 2): the credit fields are then null, as `creditBalance` would refuse them.
+    # (docs/rules.md: roles): the credit fields are then null, as `creditBalance` would refuse them.
     shows_credits = credits.can_see_credits_of(principal, change.appointment.client_id)
     return payload_type(
         appointment=AppointmentType.from_model(change.appointment),
