@@ -192,5 +192,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Ours, not uvicorn's, say what is shown: the root's level and the filter above.
         logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).setLevel(logging.NOTSET)
         logging.getLogger(name).propagate = True
