@@ -31,8 +31,10 @@ TransactionStatusEnum = strawberry.enum(
 )
 
 
-@strawberry.type(name="CreditBalance", description="A client's prepaid credits.")
-class CreditBalanceType:
+@strawberry.type(name="CreditBalance", description=(
+    "A client's prepaid credits. Its `id` is stable per client, so a client cache updates every "
+    "query that shows the balance from a mutation payload's `creditBalance`."))
+class CreditBalanceType(Node):
     balance: int = strawberry.field(description="Never negative.")
     lifetime_purchased: int = strawberry.field(description="Purchased plus added by adjustments.")
     lifetime_used: int = strawberry.field(description="Debited plus removed by adjustments.")
@@ -44,6 +46,7 @@ class CreditBalanceType:
     @classmethod
     def from_model(cls, balance: CreditBalance) -> "CreditBalanceType":
         return cls(
+            id=ids.encode("CreditBalance", balance.user_id),
             balance=balance.balance,
             lifetime_purchased=balance.lifetime_purchased,
             lifetime_used=balance.lifetime_used,
@@ -156,6 +159,14 @@ async def user_credit_balance(info: Info, user_pk: int) -> CreditBalanceType | N
     balance = await info.context.loaders.credit_balance.load(user_pk)
     if balance is None:
         balance = service.empty_balance(await info.context.loaders.user.load(user_pk))
+    return CreditBalanceType.from_model(balance)
+
+
+@node_resolver("CreditBalance")
+async def resolve_credit_balance(info: Info, user_pk: int) -> CreditBalanceType:
+    principal = await info.context.principal()
+    async with info.context.reading() as session:
+        balance = await service.get_balance(session, principal, user_pk)
     return CreditBalanceType.from_model(balance)
 
 
