@@ -5,9 +5,11 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -115,12 +117,35 @@ class Settings(BaseSettings):
         default=TraceExporter.NONE, validation_alias="BOOKINGS_OTEL_EXPORTER"
     )
 
+    # Frontends: the exact origins of browser apps that may call the API (CORS; in
+    # development any localhost or 127.0.0.1 port may too), and persisted documents
+    # (app/api/persisted.py).
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="BOOKINGS_CORS_ORIGINS")
+    # Persisted documents (app/api/endpoint.py). APQ keeps documents in memory,
+    # within this many bytes; a manifest of trusted documents allows only those to run.
+    apq_cache_bytes: int = Field(default=5_000_000, ge=0, validation_alias="BOOKINGS_APQ_CACHE_BYTES")
+    trusted_documents: Path | None = Field(default=None,
+                                           validation_alias="BOOKINGS_TRUSTED_DOCUMENTS")
+
     # Performance (issue 8): an X-SQL-Statements header on every /graphql answer, counting the
     # statements (BEGIN and COMMIT included) the request ran. For the benchmark; off by default.
     count_sql: bool = Field(default=False, validation_alias="BOOKINGS_COUNT_SQL")
     # Queries that resolve without incident skip graphql-core's per-field machinery
     # (app/api/execution.py). Off: every operation runs on graphql-core's executor alone.
     fast_queries: bool = Field(default=True, validation_alias="BOOKINGS_FAST_QUERIES")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _exact_origins(cls, value: object) -> tuple[str, ...]:
+        """A comma-separated list of origins, each `scheme://host[:port]` and nothing more."""
+        listed = value.split(",") if isinstance(value, str) else value
+        return tuple(_origin(str(item).strip()) for item in listed or () if str(item).strip())
+
+    @property
+    def cors_origin_pattern(self) -> str | None:
+        """Origins allowed beyond the list: any local port in development, none in production."""
+        return None if self.is_production else LOCAL_ORIGINS
 
     @property
     def effective_log_format(self) -> LogFormat:
@@ -169,6 +194,28 @@ class Settings(BaseSettings):
         return self.secret_key
 
 
+# Any port of localhost or 127.0.0.1 (a Vite dev server, say), over http or https.
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?"
+
+
+def _origin(text: str) -> str:
+    """`text` as a browser sends it in an Origin header, or ValueError naming what is wrong."""
+    parts = urlsplit(text)
+    if "*" in text:
+        raise ValueError(f"{text!r}: list exact origins, not wildcards (the API sends no "
+                         "credentials, so none is needed)")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an origin: it needs a scheme and a host, "
+                         "as in https://app.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(f"{text!r} is not an origin: only scheme://host[:port], no path")
+    try:
+        _ = parts.port  # urlsplit checks the port only when asked for it
+    except ValueError:
+        raise ValueError(f"{text!r} is not an origin: its port is not a number") from None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def _publish_file_once(path: Path, content: str) -> None:
     """Create `path` with `content` unless it exists; two racing servers agree on one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,4 +238,5 @@ def get_settings() -> Settings:
     except ValidationError as error:
         raise ConfigurationError("; ".join(
             f"{'.'.join(map(str, problem['loc']))}={problem['input']!r} is not valid: "
-            f"{problem['msg']}" for problem in error.errors())) from None
+            f"{problem['msg'].removeprefix('Value error, ')}"
+            for problem in error.errors())) from None

@@ -1,5 +1,5 @@
-"""ASGI middleware of the server: a request id and an access log line per request, and a cap
-on the request body.
+"""ASGI middleware of the server: a request id and an access log line per request, CORS for
+browser apps on other origins, and a cap on the request body.
 
 Plain ASGI, not Starlette's BaseHTTPMiddleware: nothing is buffered, and websockets pass
 through untouched.
@@ -9,6 +9,8 @@ import json
 import logging
 import time
 
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import ACCESS_LOGGER, RequestLog, new_request_id, request_id, request_log
@@ -73,6 +75,43 @@ class RequestContext:
                 )
             request_log.reset(log_token)
             request_id.reset(token)
+
+
+class CrossOrigin(CORSMiddleware):
+    """Starlette's CORS, except that an origin it does not allow gets no Access-Control-*
+    header at all (Starlette would still send the allowed methods, headers and max-age).
+
+    Tokens travel in the Authorization header, never in cookies, so credentials mode stays
+    off and no request can ride on a browser's ambient credentials.
+    """
+
+    ALLOWED_HEADERS = ("Authorization", "Content-Type", "X-Organization", "X-Request-ID")
+    # What a page may read of an answer besides the safelisted headers.
+    EXPOSED_HEADERS = ("X-Request-ID", "Retry-After")
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...], pattern: str | None) -> None:
+        super().__init__(app, allow_origins=origins, allow_origin_regex=pattern,
+                         allow_methods=("GET", "POST"), allow_headers=self.ALLOWED_HEADERS,
+                         expose_headers=self.EXPOSED_HEADERS, allow_credentials=False,
+                         max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
+        if origin is None or self.is_allowed_origin(origin):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def vary_by_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":  # a cache keeps answers apart
+                MutableHeaders(scope=message).add_vary_header("Origin")
+            await send(message)
+
+        if scope["method"] == "OPTIONS":  # a preflight: refused, and the browser stops there
+            await vary_by_origin({"type": "http.response.start", "status": 403,
+                                  "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Origin not allowed."})
+            return
+        await self.app(scope, receive, vary_by_origin)
 
 
 class _BodyTooLarge(Exception):

@@ -4,15 +4,11 @@
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 import orjson
 import strawberry
-from cross_web import HTTPException  # Strawberry's HTTP error type (its dependency)
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,16 +20,16 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
-from app.api.errors import SERVICE_UNAVAILABLE
+from app.api.endpoint import GraphQLOverHTTP
 from app.api.observability import operation_observer
+from app.api.persisted import PersistedDocuments
 from app.api.schema import build_schema, schema
 from app.config import Settings
 from app.db import Database, count_statements, statement_count
-from app.errors import RateLimited
 from app.graphiql import GraphiQLPage, graphiql_routes
 from app.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from app.metrics import Metrics
-from app.middleware import BodySizeLimit, RequestContext
+from app.middleware import BodySizeLimit, CrossOrigin, RequestContext
 from app.scheduling.feed import SlotFeed
 from app.tracing import tracing_extensions
 
@@ -41,17 +37,19 @@ logger = logging.getLogger(__name__)
 
 
 class GraphQLEndpoint(GraphQL):
-    """Strawberry's ASGI view, with our context and its cleanup after every request."""
+    """/graphql: GraphQL over HTTP (app/api/endpoint.py), GraphiQL for a browser, and
+    subscriptions over a websocket (Strawberry's view, with our context)."""
 
     def __init__(self, db: Database, settings: Settings, slot_feed: SlotFeed | None = None,
                  graphql_schema: strawberry.Schema | None = None,
                  graphiql_page: GraphiQLPage | None = None) -> None:
-        super().__init__(graphql_schema or schema, graphql_ide="graphiql",
-                         allow_queries_via_get=False)
+        super().__init__(graphql_schema or schema, graphql_ide="graphiql")
         self.db = db
         self.settings = settings
         self.slot_feed = slot_feed or SlotFeed(db)
         self.graphiql_page = graphiql_page or GraphiQLPage.from_settings(settings)
+        self.http = GraphQLOverHTTP(self.schema, PersistedDocuments.from_settings(settings),
+                                    max_batch_operations=settings.max_batch_operations)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than the json module on big answers (the same compact
@@ -59,15 +57,7 @@ class GraphQLEndpoint(GraphQL):
         return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)  # its JSONDecodeError is json's: Strawberry answers 400
-
-    def parse_json(self, data: str | bytes) -> Any:
-        # Strawberry takes any JSON for an operation; a bare 42 or "query" failed inside it.
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object (one operation: "
-                                     "query, variables, operationName) or an array of them.")
-        return parsed
+        return orjson.loads(data)
 
     @property
     def graphql_ide_html(self) -> str:  # what Strawberry's render_graphql_ide sends
@@ -78,12 +68,13 @@ class GraphQLEndpoint(GraphQL):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive=receive)
+        if _wants_graphiql(request):
+            await (await self.render_graphql_ide(request))(scope, receive, send)
+            return
         context = Context.for_request(request, self.db, self.settings)
         counter = statement_count.set([0] if self.settings.count_sql else None)
         try:
-            response = await self.run(request, context=context)
-        except HTTPException as error:  # how Strawberry refuses a malformed HTTP request
-            response = JSONResponse({"errors": [{"message": error.reason}]}, error.status_code)
+            response = await self.http.answer(request, context)
         finally:
             try:
                 await context.close()
@@ -101,48 +92,6 @@ class GraphQLEndpoint(GraphQL):
                 "message": "GraphiQL is turned off on this server (BOOKINGS_GRAPHIQL).",
                 "extensions": {"code": "NOT_FOUND"}}]}, 404)
         return await super().render_graphql_ide(request)
-
-    def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        # A lone operation refused for an outage or a rate limit says so in its status, so
-        # load balancers and clients can back off; batches keep 200, each answer its own.
-        if isinstance(response_data, dict):
-            codes = {(error.get("extensions") or {}).get("code")
-                     for error in response_data.get("errors") or []}
-            if SERVICE_UNAVAILABLE in codes:
-                sub_response.status_code = 503
-                sub_response.headers["retry-after"] = "5"
-            elif RateLimited.code in codes:
-                sub_response.status_code = 429
-                retry_after = next(
-                    (error["extensions"].get("retryAfterSeconds")
-                     for error in response_data["errors"]
-                     if (error.get("extensions") or {}).get("code") == RateLimited.code), None)
-                if retry_after:
-                    sub_response.headers["retry-after"] = str(retry_after)
-        return super().create_response(response_data, sub_response)
-
-    def _validate_batch_request(self, request_data: list, protocol: Any) -> None:
-        # Strawberry's own messages ("Too many operations") do not say what the limit is.
-        batching = self.schema.config.batching_config
-        if batching is None:
-            raise HTTPException(400, "Batched requests (a JSON array) are turned off on this "
-                                     "server; send one operation per request.")
-        if not all(isinstance(item, dict) for item in request_data):
-            raise HTTPException(400, "Each operation of a batch must be a JSON object.")
-        if len(request_data) > batching["max_operations"]:
-            raise HTTPException(400, f"A batch may hold at most {batching['max_operations']} "
-                                     f"operations; this one has {len(request_data)}.")
-        super()._validate_batch_request(request_data, protocol)
-
-    async def execute_single(self, **arguments: Any) -> Any:
-        # Over plain HTTP a subscription has nowhere to stream: refuse it as bad input.
-        if _is_subscription(arguments["request_data"]):
-            raise HTTPException(400, "Subscriptions run over a websocket (graphql-transport-ws) "
-                                     "on /graphql.")
-        if _holds_nul(arguments["request_data"]):
-            raise HTTPException(400, "Text may not contain the NUL character (\\u0000): "
-                                     "PostgreSQL cannot store it.")
-        return await super().execute_single(**arguments)
 
     async def get_context(self, request, response) -> Context:  # websockets only
         context = Context.for_request(request, self.db, self.settings)
@@ -165,36 +114,11 @@ class GraphQLEndpoint(GraphQL):
         return UNSET
 
 
-# U+0000 in a GraphQL document: as such (in a block string), or escaped as \u0000 or \u{0}.
-_NUL_IN_DOCUMENT = re.compile(r"\x00|\\u(?:0000|\{0+\})")
-
-
-def _holds_nul(request_data: Any) -> bool:
-    """Whether a string of the operation (a variable or a literal) holds U+0000, which no
-    text column can store: refused up front, so it cannot fail halfway."""
-    return bool(_NUL_IN_DOCUMENT.search(request_data.query or "")) or _has_nul(
-        request_data.variables)
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-def _is_subscription(request_data: Any) -> bool:
-    query = request_data.query or ""
-    if "subscription" not in query:  # spares parsing every other request twice
-        return False
-    try:
-        operation = get_operation_ast(parse(query), request_data.operation_name)
-    except GraphQLError:
-        return False  # Strawberry reports the syntax error
-    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+def _wants_graphiql(request: Request) -> bool:
+    """A browser opening /graphql (a GET for HTML with no operation in it)."""
+    return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+            and "extensions" not in request.query_params)
 
 
 def create_app(db: Database, settings: Settings,
@@ -216,7 +140,6 @@ def create_app(db: Database, settings: Settings,
 
     graphql = GraphQLEndpoint(db, settings, graphql_schema=build_schema(
         introspection=settings.introspection_enabled,
-        max_batch_operations=settings.max_batch_operations,
         fast_queries=settings.fast_queries,
         extensions=[operation_observer(metrics), *tracing_extensions(settings)],
     ), graphiql_page=graphiql_page)
@@ -244,6 +167,9 @@ def create_app(db: Database, settings: Settings,
         middleware=[
             # The outermost first: even a refused oversized body gets a request id and a log line.
             Middleware(RequestContext, metrics=metrics),
+            # Before the body cap, so a browser app can read even a 413 answer.
+            Middleware(CrossOrigin, origins=settings.cors_origins,
+                       pattern=settings.cors_origin_pattern),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,

@@ -77,6 +77,23 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[GraphQLClient]:
 
 
 @pytest.fixture
+async def app_with(db: Database, settings: Settings):
+    """HTTP clients of apps built with changed settings: `app_with(max_batch_operations=0)`."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(**changes) -> httpx.AsyncClient:
+        app = create_app(db, settings.model_copy(update=changes))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                   base_url="http://testserver")
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
 def tenants(db: Database, settings: Settings) -> TenantFactory:
     return TenantFactory(db, settings)
 

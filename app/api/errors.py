@@ -1,15 +1,16 @@
 """How errors reach clients: userErrors on payloads, codes on top-level errors, masking."""
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from app.api.context import Info
+from app.api.http import ProtocolErrorCode
 from app.auth import Principal
 from app.db import is_unavailable
 from app.errors import AppError, UserError, UserErrorCode
@@ -92,3 +93,52 @@ class MaskUnexpectedErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
+
+
+class CodeRequestErrors(SchemaExtension):
+    """Gives a code to the errors graphql-core reports without one, so every error has one:
+    a document that does not parse (GRAPHQL_PARSE_FAILED) or validate
+    (GRAPHQL_VALIDATION_FAILED), and variables that do not fit their types (BAD_USER_INPUT).
+    app/api/http.py reads these codes to tell a request that ran nothing."""
+
+    def on_operation(self) -> Iterator[None]:
+        # A syntax error leaves ParserCache's parse as an exception that skips the on_parse
+        # hooks and passes through here; without the cache it is a pre-execution error.
+        try:
+            yield
+        except GraphQLError as error:
+            if self.execution_context.graphql_document is None:
+                _code([error], ProtocolErrorCode.GRAPHQL_PARSE_FAILED)
+            raise
+        context = self.execution_context
+        if context.graphql_document is None and context.result is not None:
+            _code(context.result.errors, ProtocolErrorCode.GRAPHQL_PARSE_FAILED)
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _code(self.execution_context.pre_execution_errors,
+              ProtocolErrorCode.GRAPHQL_VALIDATION_FAILED)
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        # The spec's rule that Strawberry bends (it runs the first operation): without an
+        # operation name, a document must hold exactly one. A result set here is not executed.
+        operations = [definition for definition in context.graphql_document.definitions
+                      if isinstance(definition, OperationDefinitionNode)]
+        if len(operations) > 1 and context._provided_operation_name is None:
+            context.result = ExecutionResult(data=None, errors=[GraphQLError(
+                "This document holds several operations: say which to run in `operationName`.",
+                extensions={"code": ProtocolErrorCode.GRAPHQL_VALIDATION_FAILED})])
+        yield
+        result = self.execution_context.result
+        # Errors of a result without data and without a path come from coercing the
+        # variables, before any field ran; a field's error always has its path.
+        if result is not None and getattr(result, "data", None) is None:
+            _code((error for error in result.errors or () if error.path is None),
+                  ProtocolErrorCode.BAD_USER_INPUT)
+
+
+def _code(errors: Iterable[GraphQLError] | None, code: ProtocolErrorCode) -> None:
+    for error in errors or ():
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": code}

@@ -17,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.context import Info
-from app.api.errors import MaskUnexpectedErrors
+from app.api.errors import CodeRequestErrors, MaskUnexpectedErrors
 from app.api.execution import FastQueryExecution
 from app.api.nodes import resolve_node
 from app.api.types import appointments, credits, organizations, people, scheduling
@@ -60,9 +60,6 @@ _NODE_TYPES = [
     credits.CreditTransactionType,
 ]
 
-MAX_BATCH_OPERATIONS = 10
-
-
 class _Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         # Strawberry's default logs every error, a client's typo included, at ERROR with a
@@ -84,13 +81,11 @@ _LIMIT_RULES = [
 def build_schema(
     *,
     introspection: bool = True,
-    max_batch_operations: int = MAX_BATCH_OPERATIONS,
     fast_queries: bool = True,
     extensions: Sequence[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """The schema, with the server's limits; `create_app` builds one from the settings.
 
-    `max_batch_operations=0` refuses batched requests (a JSON array body) altogether.
     `fast_queries=False` runs every operation on graphql-core's executor alone (see
     app/api/execution.py).
     """
@@ -100,16 +95,12 @@ def build_schema(
         subscription=Subscription,
         types=_NODE_TYPES,
         execution_context_class=FastQueryExecution if fast_queries else None,
-        config=StrawberryConfig(
-            scalar_map=SCALARS,
-            batching_config=(
-                {"max_operations": max_batch_operations} if max_batch_operations else None
-            ),
-        ),
+        config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             # Classes or factories, never shared instances: an instance would carry
             # state from one request into another.
             MaskUnexpectedErrors,
+            CodeRequestErrors,
             ParserCache,
             ValidationCache,
             lambda: AddValidationRules(_LIMIT_RULES),

@@ -257,7 +257,9 @@ async def test_generated_queries_answer_the_same_on_both_roads(api, reference, d
     @hypothesis.given(document=st.sampled_from(roots).flatmap(
         lambda root: queries(schema, fields=[root], custom_scalars=scalars)))
     def collect(document: str) -> None:
-        documents.append(document)
+        # A NUL in a string is refused before either road runs (test_bad_input.py).
+        if "\\u0000" not in document and "\x00" not in document:
+            documents.append(document)
 
     collect()
     for document in documents:

@@ -216,4 +216,5 @@ async def test_a_subscription_over_plain_http_is_refused_as_bad_input(api, org):
         headers={"Authorization": f"Bearer {org.admin.token}"})
 
     assert (response.status_code, response.json()) == (400, {"errors": [{
-        "message": "Subscriptions run over a websocket (graphql-transport-ws) on /graphql."}]})
+        "message": "Subscriptions run over a websocket (graphql-transport-ws) on /graphql.",
+        "extensions": {"code": "BAD_REQUEST"}}]})

@@ -5,30 +5,13 @@ this adds the token limit, list and range caps, batches, body size, and the swit
 for introspection and GraphiQL.
 """
 
-import httpx
 import pytest
 
 from app.api.schema import MAX_TOKENS
 from app.config import Environment
-from app.web import create_app
 from tests.support import error_codes
 
 ME = "{ me { email } }"
-
-
-@pytest.fixture
-def app_with(db, settings):
-    """An HTTP client of an app built with changed settings."""
-    clients = []
-
-    def make(**changes) -> httpx.AsyncClient:
-        app = create_app(db, settings.model_copy(update=changes))
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                   base_url="http://testserver")
-        clients.append(client)
-        return client
-
-    yield make
 
 
 def bearer(member) -> dict[str, str]:
@@ -79,7 +62,8 @@ async def test_a_small_batch_is_served(api, org):
 ])
 async def test_oversized_or_malformed_batches_are_refused(api, org, batch, message):
     response = await api.http.post("/graphql", json=batch, headers=bearer(org.client))
-    assert (response.status_code, response.json()) == (400, {"errors": [{"message": message}]})
+    assert (response.status_code, response.json()) == (400, {"errors": [{
+        "message": message, "extensions": {"code": "BAD_REQUEST"}}]})
 
 
 async def test_batching_can_be_turned_off(app_with, org):
@@ -87,7 +71,7 @@ async def test_batching_can_be_turned_off(app_with, org):
     response = await client.post("/graphql", json=[{"query": ME}], headers=bearer(org.client))
     assert (response.status_code, response.json()) == (400, {"errors": [{"message":
         "Batched requests (a JSON array) are turned off on this server; send one operation "
-        "per request."}]})
+        "per request.", "extensions": {"code": "BAD_REQUEST"}}]})
 
 
 TOO_LARGE = {"errors": [{"message": "The request body is larger than the limit of 100000 bytes.",
@@ -137,7 +121,8 @@ async def test_introspection_and_graphiql_can_be_turned_off(app_with, org, chang
     assert response.json()["errors"][0] == {
         "message": "GraphQL introspection has been disabled, but the requested query contained "
                    "the field '__schema'.",
-        "locations": [{"line": 1, "column": 3}]}
+        "locations": [{"line": 1, "column": 3}],
+        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
     assert (page.status_code, page.json()) == (404, {"errors": [{
         "message": "GraphiQL is turned off on this server (BOOKINGS_GRAPHIQL).",
         "extensions": {"code": "NOT_FOUND"}}]})
