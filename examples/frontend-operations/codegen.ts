@@ -20,6 +20,19 @@ const config: CodegenConfig = {
         useTypeImports: true,
       },
     },
+    // The client preset's manifest of these documents, SHA-256 -> document
+    // (src/generated/client/persisted-documents.json): the server runs only these with
+    // BOOKINGS_TRUSTED_DOCUMENTS pointing at it, and a client sends just the hash.
+    "src/generated/client/": {
+      preset: "client",
+      presetConfig: { persistedDocuments: { hashAlgorithm: "sha256" }, fragmentMasking: false },
+      config: {
+        strictScalars: true,
+        scalars: { Date: "string", DateTime: "string", LocalTime: "string" },
+        enumsAsTypes: true,
+        useTypeImports: true,
+      },
+    },
   },
 };
 
