@@ -154,3 +154,19 @@ def counting_statements(db: Database):
         yield statements
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+def settings_refusal(monkeypatch, **environment: str) -> str:
+    """The one-line ConfigurationError the process's settings give with these variables."""
+    from app.config import ConfigurationError, get_settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        get_settings()
+    except ConfigurationError as error:
+        return str(error)
+    finally:
+        get_settings.cache_clear()
+    raise AssertionError(f"{environment} was accepted")

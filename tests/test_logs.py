@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from app.config import ConfigurationError, Environment, LogFormat, Settings, get_settings
+from app.config import Environment, LogFormat, Settings
 from app.graphiql import BUNDLED_ASSETS
 from app.logs import ACCESS_LOGGER, OPERATIONS_LOGGER, configure_logging
+from tests.support import settings_refusal
 
 REQUEST = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 12.4,
            "client": "127.0.0.1", "operations": ["DemoNextWeek"], "errors": []}
@@ -91,15 +92,8 @@ def test_json_wherever_the_setting_says_so_and_a_traceback_is_one_field(logged):
 
 
 def test_an_unknown_log_format_is_a_one_line_configuration_error(monkeypatch):
-    monkeypatch.setenv("BOOKINGS_LOG_FORMAT", "xml")
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(ConfigurationError) as refused:
-            get_settings()
-    finally:
-        get_settings.cache_clear()
-    assert str(refused.value) == ("BOOKINGS_LOG_FORMAT='xml' is not valid: "
-                                  "Input should be 'json' or 'text'")
+    assert settings_refusal(monkeypatch, BOOKINGS_LOG_FORMAT="xml") == (
+        "BOOKINGS_LOG_FORMAT='xml' is not valid: Input should be 'json' or 'text'")
 
 
 def refused_start(tmp_path, **environment: str) -> subprocess.CompletedProcess:

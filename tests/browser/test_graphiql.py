@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.live_server import free_port, wait_ready
+from tests.live_server import free_port, stop, wait_ready
 from tests.node_projects import ROOT, missing, node_project
 
 HERE = Path(__file__).resolve().parent
@@ -47,11 +47,7 @@ def test_graphiql_runs_the_demo_query_in_chromium(tmp_path):
             check=False, env={**os.environ, "GRAPHIQL_URL": f"http://127.0.0.1:{port}/graphql",
                  "SCREENSHOT": str(SCREENSHOT), "CHROMIUM": str(CHROMIUM)})
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     assert browser.returncode == 0, f"{browser.stdout}\n{browser.stderr}"
     assert "GraphiQL ran DemoNextWeek as David Parent" in browser.stdout
     assert SCREENSHOT.stat().st_size > 20_000  # a rendered page, not a blank one

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_graphiql import start_demo_server
-from tests.live_server import free_port, wait_ready
+from tests.live_server import free_port, stop, wait_ready
 from tests.node_projects import node_project
 
 HERE = Path(__file__).resolve().parent
@@ -26,11 +26,7 @@ def demo_url(tmp_path_factory):
         wait_ready(f"http://127.0.0.1:{port}", server, log.read_text)
         yield f"http://127.0.0.1:{port}/graphql"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 def run_script(name: str, url: str) -> str:
