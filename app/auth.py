@@ -1,8 +1,12 @@
-"""Passwords, bearer tokens, and the Principal a request acts as."""
+"""Roles, passwords, bearer tokens, and the Principal a request acts as.
+
+Nothing here imports a domain package: every package asks `Principal` who is acting.
+"""
 
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 
 import jwt
@@ -10,7 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.errors import Unauthenticated
-from app.people.models import Role
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    STAFF = "STAFF"
+    PROFESSIONAL = "PROFESSIONAL"
+    CLIENT = "CLIENT"
+
 
 TOKEN_ALGORITHM = "HS256"
 

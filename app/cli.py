@@ -244,9 +244,9 @@ def _seed(arguments: argparse.Namespace, settings: Settings) -> None:
 
 
 def _create_org(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.auth import Role
     from app.organizations import service as organizations
     from app.people import service as people
-    from app.people.models import Role
 
     async def create(db: Database) -> None:
         async with db.transaction(None) as session:

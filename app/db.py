@@ -8,7 +8,7 @@ nothing leaks to the next user of the connection.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -18,6 +18,7 @@ from uuid import uuid4
 import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -329,6 +330,31 @@ def violated_constraint(error: Exception) -> str | None:
     """The name of the constraint an IntegrityError reports, if the driver gives one."""
     cause = getattr(getattr(error, "orig", None), "__cause__", None)
     return getattr(cause, "constraint_name", None)
+
+
+async def flush_or_raise(session: AsyncSession, errors: Mapping[str, Exception]) -> None:
+    """Flushes the session; a violated constraint named in `errors` raises its error.
+
+    The database is the judge of uniqueness and overlaps: it also catches the concurrent
+    request that slipped in between a check and the write.
+    """
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        domain_error = errors.get(violated_constraint(error) or "")
+        if domain_error is None:
+            raise
+        raise domain_error from error
+
+
+_SWITCH_TENANT = text("SELECT set_config('app.organization_id', :tenant, true)")
+
+
+async def switch_tenant(session: AsyncSession, organization_id: int) -> None:
+    """Moves the session's open transaction into another organization, e.g. the one it has
+    just created, so that the rest of the transaction writes that organization's rows."""
+    session.info[TENANT_KEY] = organization_id
+    await session.execute(_SWITCH_TENANT, {"tenant": str(organization_id)})
 
 
 @event.listens_for(TenantSession, "before_flush")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.appointments.demo import seed_demo_appointments
-from app.auth import issue_token
+from app.auth import Role, issue_token
 from app.config import Settings
 from app.credits.demo import seed_demo_credits
 from app.db import Database
@@ -12,7 +12,7 @@ from app.organizations import repository as organizations
 from app.organizations import service as organization_service
 from app.people import repository as people
 from app.people import service as people_service
-from app.people.models import Professional, Role, Student
+from app.people.models import Professional, Student
 from app.scheduling.demo import seed_demo_schedule
 
 DEMO_SLUG = "demo"

@@ -26,9 +26,9 @@ from sqlalchemy.engine import make_url
 
 from app import migrations
 from app.api import ids
+from app.auth import Role
 from app.credits.invariants import check_every_organization
 from app.db import Database, create_database, sqlalchemy_url
-from app.people.models import Role
 from bench import load, report
 from bench.scenarios import (
     AVAILABILITY,

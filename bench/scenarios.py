@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from app.api import ids
-from app.auth import issue_token
-from app.people.models import Role
+from app.auth import Role, issue_token
 from bench.load import Request, Response
 from bench.seed import SeededOrganization
 

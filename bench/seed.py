@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.auth import Role
 from app.db import Database
 from app.organizations import service as organizations
 from app.people import service as people
-from app.people.models import Role
 
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 TIME_ZONES = [

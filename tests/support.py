@@ -10,12 +10,12 @@ import httpx
 from sqlalchemy import event
 
 from app.api import ids
-from app.auth import Principal, hash_password, issue_token
+from app.auth import Principal, Role, hash_password, issue_token
 from app.config import Settings
 from app.db import Database
 from app.organizations import service as organizations
 from app.people import service as people
-from app.people.models import Professional, Role, Student, User
+from app.people.models import Professional, Student, User
 
 PASSWORD = "correct horse battery"
 # Hashed once: argon2 is slow on purpose, and every test creates a dozen users.

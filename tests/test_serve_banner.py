@@ -5,10 +5,10 @@ tests/browser checks the banner of a real `bookings serve --demo` too.
 
 from pathlib import Path
 
+from app.auth import Role
 from app.cli import serve_banner
 from app.config import Environment, Settings, TraceExporter
 from app.demo import DemoLogin, DemoOrganization
-from app.people.models import Role
 
 EXTERNAL = "postgresql://bookings:s3cret-pw@db.internal:5432/bookings"
 

@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.appointments.models import Appointment, AppointmentState
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.errors import Forbidden
-from app.people.models import Role
 
 
 class Action(StrEnum):

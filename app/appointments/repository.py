@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.appointments.models import Appointment, AppointmentState
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.organizations.models import Organization
-from app.people.models import Professional, Role, User
+from app.people.models import Professional, User
+from app.people.repository import professional_of_user
 from app.scheduling.models import TimeSlot
 from app.tenancy import current_organization_id
 
@@ -88,18 +89,6 @@ async def live_of_slots(session: AsyncSession, slot_ids: Iterable[int]) -> list[
     return list(await session.scalars(statement))
 
 
-def professional_of_user(session: AsyncSession, user_id: int) -> Select:
-    """The id of a user's professional profile, as a scalar subquery."""
-    return (
-        select(Professional.id)
-        .where(
-            Professional.organization_id == current_organization_id(session),
-            Professional.user_id == user_id,
-        )
-        .scalar_subquery()
-    )
-
-
 def visible_appointments(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
     """Appointments the principal may see: all, their own as client, or their own as professional."""
     if principal.is_staff_or_admin:
@@ -136,26 +125,6 @@ def appointments_query(
     if starts_before is not None:
         statement = statement.where(Appointment.starts_at < starts_before)
     return statement
-
-
-def clients_of_professional(session: AsyncSession, professional_user_id: int) -> Select:
-    """The ids of clients who have (or had) an appointment with a professional user."""
-    return select(Appointment.client_id).where(
-        Appointment.organization_id == current_organization_id(session),
-        Appointment.professional_id == professional_of_user(session, professional_user_id),
-    )
-
-
-async def names_student(session: AsyncSession, professional_user_id: int,
-                        student_id: int) -> bool:
-    """Whether an appointment with a professional user names the student (who is then shown
-    to that professional as `Appointment.student`)."""
-    statement = select(Appointment.id).where(
-        Appointment.organization_id == current_organization_id(session),
-        Appointment.professional_id == professional_of_user(session, professional_user_id),
-        Appointment.student_id == student_id,
-    ).limit(1)
-    return await session.scalar(statement) is not None
 
 
 async def unconfirmed_due(

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
@@ -32,13 +31,13 @@ from app.appointments.policy import (
     decide_cancellation,
     refundable_until,
 )
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.clock import utc_now
 from app.credits import ledger
 from app.credits import repository as credits
 from app.credits.ledger import Posting
 from app.credits.models import CreditBalance, CreditTransaction
-from app.db import violated_constraint
+from app.db import flush_or_raise
 from app.errors import (
     Forbidden,
     InsufficientCredits,
@@ -52,7 +51,7 @@ from app.organizations import repository as organizations
 from app.organizations.models import Organization
 from app.orm import from_snapshot, snapshot
 from app.people import repository as people
-from app.people.models import Professional, Role
+from app.people.models import Professional
 from app.scheduling import repository as scheduling
 from app.scheduling.models import BlockReason, TimeSlot, TimeSlotStatus
 
@@ -274,14 +273,9 @@ async def _take_slot(session: AsyncSession, slot_id: int, *, field: list[str]) -
 
 
 async def _flush_appointment(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        # Backstop of the guarded slot update: one live appointment per slot.
-        if violated_constraint(error) == "appointments_live_slot_key":
-            raise SlotUnavailable("This slot is no longer available.",
-                                  field=["input", "timeSlotId"]) from error
-        raise
+    # Backstop of the guarded slot update: one live appointment per slot.
+    await flush_or_raise(session, {"appointments_live_slot_key": SlotUnavailable(
+        "This slot is no longer available.", field=["input", "timeSlotId"])})
 
 
 # ---- lifecycle --------------------------------------------------------------------

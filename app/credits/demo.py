@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import Role
 from app.credits import ledger
 from app.organizations import repository as organizations
-from app.people.models import Role, User
+from app.people.models import User
 from app.tenancy import current_organization_id
 
 

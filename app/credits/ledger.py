@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.credits import repository
@@ -32,7 +31,7 @@ from app.credits.models import (
     TransactionStatus,
     TransactionType,
 )
-from app.db import violated_constraint
+from app.db import flush_or_raise
 from app.errors import Conflict, InsufficientCredits, InvalidStateTransition, NotFound
 
 COMPLETED = TransactionStatus.COMPLETED
@@ -221,12 +220,8 @@ async def refund_debit(
         processed_at=now,
     )
     session.add(entry)
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if violated_constraint(error) == "credit_transactions_reverses_key":
-            raise Conflict("This debit has already been refunded.") from error
-        raise
+    await flush_or_raise(session, {
+        "credit_transactions_reverses_key": Conflict("This debit has already been refunded.")})
     # Credits returned to a lot already past its date expire now (see the module doc).
     balance = await _expire(session, debit_entry.user_id, [lot for lot in lots if _due(lot, now)],
                             now=now) or balance

@@ -14,7 +14,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.clock import utc_now
 from app.credits import ledger, repository
 from app.credits.ledger import Posting
@@ -23,7 +23,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
 from app.orm import from_snapshot, snapshot
 from app.people import repository as people
-from app.people.models import Role, User
+from app.people.models import User
 
 MAX_CREDITS = 100_000
 MAX_CENTS = 2**31 - 1  # the API's Int

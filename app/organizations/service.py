@@ -4,15 +4,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
 from app.auth import Principal
+from app.db import switch_tenant
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.organizations import repository
 from app.organizations.models import Organization
-from app.tenancy import TENANT_KEY
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -41,11 +40,7 @@ async def create(
     )
     session.add(organization)
     await session.flush()
-    session.info[TENANT_KEY] = organization.id
-    await session.execute(
-        text("SELECT set_config('app.organization_id', :tenant, true)"),
-        {"tenant": str(organization.id)},
-    )
+    await switch_tenant(session, organization.id)
     return organization
 
 

@@ -6,14 +6,14 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal, TokenClaims, issue_token, verify_password
+from app.auth import Principal, Role, TokenClaims, issue_token, verify_password
 from app.db import ACTOR_ROW_KEY, Database
 from app.errors import Forbidden, Unauthenticated, ValidationFailed
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
 from app.people import login_throttle, repository
 from app.people.login_throttle import LoginThrottle
-from app.people.models import Role, User
+from app.people.models import User
 from app.tenancy import current_organization_id
 
 

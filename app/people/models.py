@@ -1,19 +1,12 @@
 """Users (every person who logs in), professional profiles, and students."""
 
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import BigInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.auth import Role
 from app.orm import Base, TenantMixin, TimestampsMixin, text_enum
-
-
-class Role(StrEnum):
-    ADMIN = "ADMIN"
-    STAFF = "STAFF"
-    PROFESSIONAL = "PROFESSIONAL"
-    CLIENT = "CLIENT"
 
 
 class User(TenantMixin, TimestampsMixin, Base):

@@ -9,16 +9,23 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
+    column,
     func,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.people.models import Professional, Role, Student, User
+from app.auth import Principal, Role
+from app.people.models import Professional, Student, User
 from app.tenancy import current_organization_id
+
+# Whom a professional serves is read off the appointments table, named here rather than
+# imported: the appointments package builds on this one, not the other way round.
+_APPOINTMENTS = table("appointments", column("organization_id"), column("professional_id"),
+                      column("client_id"), column("student_id"), column("id"))
 
 USER_SORT_KEY = (User.id,)
 PROFESSIONAL_SORT_KEY = (Professional.id,)
@@ -71,8 +78,6 @@ def visible_users(session: AsyncSession, principal: Principal) -> ColumnElement[
         return true()
     visible = User.id == principal.user_id
     if principal.role is Role.PROFESSIONAL:
-        from app.appointments.repository import clients_of_professional
-
         visible = or_(visible, User.id.in_(clients_of_professional(session, principal.user_id)))
     return visible
 
@@ -167,3 +172,35 @@ async def get_active_professionals(session: AsyncSession) -> list[Professional]:
         Professional.organization_id == current_organization_id(session), Professional.active
     ).order_by(Professional.id)
     return list(await session.scalars(statement))
+
+
+def professional_of_user(session: AsyncSession, user_id: int) -> Select:
+    """The id of a user's professional profile, as a scalar subquery."""
+    return (
+        select(Professional.id)
+        .where(
+            Professional.organization_id == current_organization_id(session),
+            Professional.user_id == user_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def clients_of_professional(session: AsyncSession, professional_user_id: int) -> Select:
+    """The ids of clients who have (or had) an appointment with a professional user."""
+    return select(_APPOINTMENTS.c.client_id).where(
+        _APPOINTMENTS.c.organization_id == current_organization_id(session),
+        _APPOINTMENTS.c.professional_id == professional_of_user(session, professional_user_id),
+    )
+
+
+async def names_student(session: AsyncSession, professional_user_id: int,
+                        student_id: int) -> bool:
+    """Whether an appointment with a professional user names the student (who is then shown
+    to that professional as `Appointment.student`)."""
+    statement = select(_APPOINTMENTS.c.id).where(
+        _APPOINTMENTS.c.organization_id == current_organization_id(session),
+        _APPOINTMENTS.c.professional_id == professional_of_user(session, professional_user_id),
+        _APPOINTMENTS.c.student_id == student_id,
+    ).limit(1)
+    return await session.scalar(statement) is not None

@@ -5,17 +5,15 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination, validation
-from app.appointments.repository import names_student
-from app.auth import Principal, hash_password
-from app.db import violated_constraint
+from app.auth import Principal, Role, hash_password
+from app.db import flush_or_raise
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
 from app.people import repository
-from app.people.models import Professional, Role, Student, User
+from app.people.models import Professional, Student, User
 
 # ---- users ----------------------------------------------------------------
 
@@ -179,13 +177,8 @@ def _duplicate_email() -> Conflict:
 
 
 async def _flush_or_conflict(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        # A concurrent request took the email between our check and the insert.
-        if violated_constraint(error) == "users_email_key":
-            raise _duplicate_email() from error
-        raise
+    # A concurrent request may have taken the email between our check and the insert.
+    await flush_or_raise(session, {"users_email_key": _duplicate_email()})
 
 
 # ---- professionals --------------------------------------------------------
@@ -265,13 +258,8 @@ async def create_professional(
     for attribute, value in attributes.items():
         setattr(professional, attribute, _checked_profile_change(attribute, value))
     session.add(professional)
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if violated_constraint(error) == "professionals_organization_id_user_id_key":
-            raise Conflict("This user already has a professional profile.",
-                           field=["input", "userId"]) from error
-        raise
+    await flush_or_raise(session, {"professionals_organization_id_user_id_key": Conflict(
+        "This user already has a professional profile.", field=["input", "userId"])})
     return professional
 
 
@@ -341,7 +329,7 @@ async def get_student(session: AsyncSession, principal: Principal, student_id: i
 
 
 async def _teaches(session: AsyncSession, principal: Principal, student: Student) -> bool:
-    return principal.role is Role.PROFESSIONAL and await names_student(
+    return principal.role is Role.PROFESSIONAL and await repository.names_student(
         session, principal.user_id, student.id)
 
 

@@ -11,16 +11,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.clock import utc_now
-from app.db import violated_constraint
+from app.db import flush_or_raise
 from app.errors import Conflict, Forbidden, NotFound, OverlappingAvailability, ValidationFailed
 from app.people import repository as people
-from app.people.models import Professional, Role
+from app.people.models import Professional
 from app.scheduling import generation, repository
 from app.scheduling.models import (
     AvailabilityRule,
@@ -184,17 +183,9 @@ def _check_rule(rule: AvailabilityRule) -> None:
 
 
 async def _flush_rule(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        # The database is the judge of overlaps: it also catches a concurrent insert.
-        if violated_constraint(error) == "availability_rules_no_overlap":
-            raise OverlappingAvailability(
-                "These hours overlap another active rule of this professional "
-                "on the same weekday and dates.",
-                field=["input", "startTime"],
-            ) from error
-        raise
+    await flush_or_raise(session, {"availability_rules_no_overlap": OverlappingAvailability(
+        "These hours overlap another active rule of this professional on the same weekday "
+        "and dates.", field=["input", "startTime"])})
 
 
 async def _remove_unfit_slots(

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from app.appointments import service
 from app.appointments.models import Appointment, AppointmentState
+from app.auth import Role
 from app.credits.models import CreditTransaction, TransactionType
 from app.errors import UserError
 from app.people import service as people
-from app.people.models import Role
 from app.scheduling.models import TimeSlot, TimeSlotStatus
 from tests.appointments.support import add_slot, add_slots, give_credits, in_days
 from tests.credits.support import balance_of

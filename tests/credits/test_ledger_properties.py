@@ -23,11 +23,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from app.auth import Role
 from app.credits import ledger
 from app.db import Database
 from app.errors import Conflict, InsufficientCredits, InvalidStateTransition
 from app.people import service as people
-from app.people.models import Role
 from tests.credits.support import NOW, balance_of, counters, lots_of, violations
 from tests.support import TenantFactory
 

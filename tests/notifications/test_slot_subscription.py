@@ -50,9 +50,8 @@ mutation Book($input: BookTimeSlotInput!) {
 BOOK_ELSEWHERE = """
 import asyncio, sys
 from app.appointments import service
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.db import Database
-from app.people.models import Role
 
 async def main(url, organization_id, staff_id, client_id, slot_id):
     db = Database(url, pool_size=1)

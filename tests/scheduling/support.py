@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 
 from app.api import ids
-from app.auth import Principal
+from app.auth import Principal, Role
 from app.db import Database
-from app.people.models import Professional, Role, User
+from app.people.models import Professional, User
 from app.scheduling.models import Weekday
 from tests.support import Member, Tenant
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from app.auth import Role
 from app.organizations.models import Organization
-from app.people.models import Role
 from app.scheduling import availability, service
 from app.scheduling.models import Weekday
 from tests.scheduling.support import (

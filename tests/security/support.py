@@ -8,10 +8,11 @@ from sqlalchemy import select, text
 
 from app.api import ids
 from app.appointments import service as appointments
+from app.auth import Role
 from app.credits import ledger
 from app.db import Database
 from app.people import service as people
-from app.people.models import Professional, Role
+from app.people.models import Professional
 from app.scheduling import service as scheduling
 from app.scheduling.models import Weekday
 from tests.appointments.support import add_slot
