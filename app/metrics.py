@@ -59,6 +59,12 @@ class Metrics:
             "Errors returned: top-level (`error`) and mutation userErrors (`user_error`), by code.",
             ["code", "kind"], registry=self.registry,
         )
+        self.query_roads = Counter(
+            "bookings_graphql_query_road_total",
+            "Queries by the executor that answered them: fast, handed-over (the fast road gave "
+            "the query to graphql-core) or graphql-core (the fast road never opened)",
+            ["road"], registry=self.registry,
+        )
         self.registry.register(_PoolCollector(db))
         self._operation_names: set[str] = set()
         self._lock = threading.Lock()

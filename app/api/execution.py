@@ -28,6 +28,7 @@ a failed statement left unusable does not change what graphql-core reports.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -52,6 +53,18 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 Completer = Callable[[Any, Path], Any]
+
+# The road a query took when the fast road opened: "fast", or "handed-over" (it gave the
+# query to graphql-core). app/api/observability.py counts them in /metrics, and a query that
+# ran with neither as "graphql-core", so a library upgrade that closes the fast road shows
+# there, not only in latency.
+roads_taken: ContextVar[list[str] | None] = ContextVar("roads_taken", default=None)
+
+
+def _took(road: str) -> None:
+    taken = roads_taken.get()
+    if taken is not None:
+        taken.append(road)
 
 
 class _OffTheFastRoad(Exception):
@@ -94,6 +107,7 @@ class FastQueryExecution(StrawberryGraphQLCoreExecutionContext):
         except Exception:  # noqa: BLE001 - graphql-core runs it again and reports what happened
             return self._hand_over()
         if not self._pending:  # nothing to await: stay synchronous, as graphql-core would
+            _took("fast")
             return ExecutionResult(data, None)
         return self._settle(data)
 
@@ -108,6 +122,7 @@ class FastQueryExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _hand_over(self) -> Any:
         """The operation on graphql-core's own executor, from the start."""
+        _took("handed-over")
         for pending in self._pending:  # started, never awaited: close them quietly
             close = getattr(pending.awaitable, "close", None)
             if close is not None:
@@ -145,6 +160,7 @@ class FastQueryExecution(StrawberryGraphQLCoreExecutionContext):
             await self._start_over()
             result = self._hand_over()
             return await result if self.is_awaitable(result) else result
+        _took("fast")
         return ExecutionResult(data, None)
 
     async def _start_over(self) -> None:

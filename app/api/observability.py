@@ -13,6 +13,7 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from app.api.execution import roads_taken
 from app.logs import OPERATIONS_LOGGER, request_log
 from app.metrics import Metrics
 
@@ -33,12 +34,17 @@ class OperationObserver(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
+        roads: list[str] = []
+        roads_taken.set(roads)  # the executor adds the road it takes (app/api/execution.py)
         yield
         seconds = time.perf_counter() - started
         context = self.execution_context
         name = _safe(lambda: context.operation_name)
         operation_type = _safe(lambda: context.operation_type.value) or "unknown"
         result = context.result
+        if operation_type == "query" and getattr(result, "data", None) is not None:
+            for road in roads or ["graphql-core"]:
+                self.metrics.query_roads.labels(road).inc()
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         error_codes = [_code(error) for error in errors]
         user_error_codes = _user_error_codes(getattr(result, "data", None), operation_type)

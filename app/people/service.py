@@ -183,12 +183,6 @@ async def _flush_or_conflict(session: AsyncSession) -> None:
 
 # ---- professionals --------------------------------------------------------
 
-PROFESSIONAL_ATTRIBUTES = (
-    "title", "specialization", "bio", "license_number", "time_zone",
-    "session_minutes", "buffer_minutes", "credit_cost", "active",
-)
-
-
 async def get_professional(
     session: AsyncSession,
     principal: Principal,

@@ -57,7 +57,3 @@ async def notify_slots_changed(
         "slot_ids": list(slot_ids),
     })
 
-
-async def notify_slot_changed(session: AsyncSession, *, professional_id: int, slot_id: int) -> None:
-    """Announces, on commit, that one slot changed."""
-    await notify_slots_changed(session, professional_id=professional_id, slot_ids=[slot_id])

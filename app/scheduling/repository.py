@@ -51,14 +51,6 @@ async def get_rule(session: AsyncSession, rule_id: int) -> AvailabilityRule | No
     return await session.get(AvailabilityRule, (current_organization_id(session), rule_id))
 
 
-async def get_rules(session: AsyncSession, ids: Iterable[int]) -> list[AvailabilityRule]:
-    statement = select(AvailabilityRule).where(
-        AvailabilityRule.organization_id == current_organization_id(session),
-        AvailabilityRule.id.in_(set(ids)),
-    )
-    return list(await session.scalars(statement))
-
-
 async def get_rules_of_professionals(
     session: AsyncSession, professional_ids: Iterable[int]
 ) -> list[AvailabilityRule]:
@@ -100,13 +92,6 @@ def _weekday_order():
 
 async def get_time_off(session: AsyncSession, time_off_id: int) -> TimeOff | None:
     return await session.get(TimeOff, (current_organization_id(session), time_off_id))
-
-
-async def get_time_offs(session: AsyncSession, ids: Iterable[int]) -> list[TimeOff]:
-    statement = select(TimeOff).where(
-        TimeOff.organization_id == current_organization_id(session), TimeOff.id.in_(set(ids))
-    )
-    return list(await session.scalars(statement))
 
 
 async def get_time_off_of_professionals(
