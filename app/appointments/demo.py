@@ -11,6 +11,7 @@ from app.clock import utc_now
 from app.organizations import repository as organizations
 from app.people import repository as people
 from app.people.models import Professional
+from app.scheduling import events as slot_events
 from app.scheduling import repository as scheduling
 from app.scheduling.generation import SlotPeriod
 from app.scheduling.models import TimeSlot, TimeSlotStatus
@@ -96,8 +97,8 @@ async def _slot_near(session: AsyncSession, professional: Professional, moment: 
     """
     starts = moment.replace(minute=0, second=0, microsecond=0)
     length = timedelta(minutes=professional.session_minutes)
-    await scheduling.insert_available_slots(session, professional.id,
-                                            [(None, SlotPeriod(starts, starts + length))])
+    await slot_events.announce(session, await scheduling.insert_available_slots(
+        session, professional.id, [(None, SlotPeriod(starts, starts + length))]))
     slot = await session.scalar(
         select(TimeSlot)
         .where(TimeSlot.organization_id == current_organization_id(session),

@@ -52,6 +52,7 @@ from app.organizations.models import Organization
 from app.orm import from_snapshot, snapshot
 from app.people import repository as people
 from app.people.models import Professional
+from app.scheduling import events as slot_events
 from app.scheduling import repository as scheduling
 from app.scheduling.models import BlockReason, TimeSlot, TimeSlotStatus
 
@@ -263,10 +264,10 @@ async def _check_student(session: AsyncSession, student_id: int, client_id: int)
 
 
 async def _take_slot(session: AsyncSession, slot_id: int, *, field: list[str]) -> TimeSlot:
-    taken = await scheduling.set_slot_status(
+    taken = await slot_events.announce_slot(session, await scheduling.set_slot_status(
         session, slot_id, status=TimeSlotStatus.BOOKED, block_reason=None,
         when_status_in=[TimeSlotStatus.AVAILABLE],
-    )
+    ))
     if taken is None:
         raise SlotUnavailable("This slot is no longer available.", field=field)
     return taken
@@ -466,12 +467,12 @@ async def _free_slot(session: AsyncSession, slot_id: int, now: datetime) -> None
     if slot.starts_at <= now:
         return
     covered = await scheduling.overlaps_time_off(session, slot)
-    await scheduling.set_slot_status(
+    await slot_events.announce_slot(session, await scheduling.set_slot_status(
         session, slot_id,
         status=TimeSlotStatus.BLOCKED if covered else TimeSlotStatus.AVAILABLE,
         block_reason=BlockReason.TIME_OFF if covered else None,
         when_status_in=[TimeSlotStatus.BOOKED],
-    )
+    ))
 
 
 # ---- rescheduling -----------------------------------------------------------------

@@ -45,7 +45,7 @@ async def fill_booking_windows(context: JobContext, timestamp: int) -> dict[str,
 async def refresh_professional_slots(
     context: JobContext, organization_id: int, professional_id: int
 ) -> dict[str, int]:
-    """Deferred by a rule change (`scheduling.repository.defer_slot_refresh`)."""
+    """Deferred by a rule change (`scheduling.events.defer_slot_refresh`)."""
     created = await work.refresh_professional_slots(
         _resources(context).db, organization_id=organization_id,
         professional_id=professional_id, now=utc_now(),

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.scheduling.events import notify_slots_changed
+from app.scheduling.events import SlotChange
 from app.scheduling.generation import SlotPeriod
 from app.scheduling.models import (
     AvailabilityRule,
@@ -169,15 +169,16 @@ _INSERT_SLOTS = text(
 
 async def insert_available_slots(
     session: AsyncSession, professional_id: int, candidates: Sequence[tuple[int, SlotPeriod]]
-) -> int:
-    """Inserts the candidate (rule id, period) slots that overlap no slot and no time off.
+) -> list[SlotChange]:
+    """Inserts the candidate (rule id, period) slots that overlap no slot and no time off;
+    returns the slots it made.
 
     One statement whatever the count. The caller holds `lock_schedule`, so no
     concurrent writer can slip an overlapping row in between check and insert;
     the exclusion constraint would refuse it anyway.
     """
     if not candidates:
-        return 0
+        return []
     result = await session.execute(
         _INSERT_SLOTS,
         {
@@ -188,9 +189,7 @@ async def insert_available_slots(
             "ends": [period.ends_at for _, period in candidates],
         },
     )
-    inserted = list(result.scalars())
-    await notify_slots_changed(session, professional_id=professional_id, slot_ids=inserted)
-    return len(inserted)
+    return [(slot_id, professional_id) for slot_id in result.scalars()]
 
 
 async def get_future_available_slots_of_rule(
@@ -205,10 +204,11 @@ async def get_future_available_slots_of_rule(
     return list(await session.scalars(statement))
 
 
-async def delete_available_slots(session: AsyncSession, slot_ids: Sequence[int]) -> int:
+async def delete_available_slots(session: AsyncSession,
+                                 slot_ids: Sequence[int]) -> list[SlotChange]:
     """Deletes these slots if they are still AVAILABLE (a booked slot always stays)."""
     if not slot_ids:
-        return 0
+        return []
     result = await session.execute(
         delete(TimeSlot)
         .where(
@@ -219,12 +219,12 @@ async def delete_available_slots(session: AsyncSession, slot_ids: Sequence[int])
         .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return await _notify_changed(session, result.all())
+    return [(slot_id, professional_id) for slot_id, professional_id in result.all()]
 
 
 async def block_slots_for_time_off(
     session: AsyncSession, professional_id: int, starts: datetime, ends: datetime
-) -> int:
+) -> list[SlotChange]:
     """BLOCKs the AVAILABLE slots overlapping a new time off; booked ones stay as they are."""
     result = await session.execute(
         update(TimeSlot)
@@ -240,12 +240,12 @@ async def block_slots_for_time_off(
         .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return await _notify_changed(session, result.all())
+    return [(slot_id, professional_id) for slot_id, professional_id in result.all()]
 
 
 async def unblock_slots_of_time_off(
     session: AsyncSession, professional_id: int, starts: datetime, ends: datetime
-) -> int:
+) -> list[SlotChange]:
     """Frees the slots a removed time off blocked, unless another time off still covers them."""
     other_time_off = (
         select(TimeOff.id)
@@ -269,7 +269,7 @@ async def unblock_slots_of_time_off(
         .returning(TimeSlot.id, TimeSlot.professional_id)
         .execution_options(synchronize_session=False)
     )
-    return await _notify_changed(session, result.all())
+    return [(slot_id, professional_id) for slot_id, professional_id in result.all()]
 
 
 async def overlaps_time_off(session: AsyncSession, slot: TimeSlot) -> bool:
@@ -308,26 +308,13 @@ async def set_slot_status(
     block_reason: BlockReason | None,
     when_status_in: Sequence[TimeSlotStatus],
 ) -> TimeSlot | None:
-    """A guarded status change, applied only while the status is one of `when_status_in`."""
-    slot = await session.scalar(_SET_SLOT_STATUS, {
+    """A guarded status change, applied only while the status is one of `when_status_in`;
+    the changed slot, or None if its status was another."""
+    return await session.scalar(_SET_SLOT_STATUS, {
         "tenant": current_organization_id(session), "slot": slot_id,
         "when_status_in": list(when_status_in), "new_status": status,
         "new_block_reason": block_reason,
     })
-    if slot is not None:
-        await notify_slots_changed(session, professional_id=slot.professional_id,
-                                   slot_ids=[slot.id])
-    return slot
-
-
-async def _notify_changed(session: AsyncSession, changed: Sequence[tuple[int, int]]) -> int:
-    """Announces changed (slot id, professional id) rows; returns how many there were."""
-    by_professional: dict[int, list[int]] = {}
-    for slot_id, professional_id in changed:
-        by_professional.setdefault(professional_id, []).append(slot_id)
-    for professional_id, slot_ids in by_professional.items():
-        await notify_slots_changed(session, professional_id=professional_id, slot_ids=slot_ids)
-    return len(changed)
 
 
 _AVAILABLE_SLOTS = text(
@@ -389,19 +376,3 @@ async def get_bookable_slots(
 
 def _period(starts: datetime, ends: datetime):
     return func.tstzrange(starts, ends, "[)")
-
-
-# ---- background refresh -------------------------------------------------------
-
-
-async def defer_slot_refresh(session: AsyncSession, *, professional_id: int) -> None:
-    """Queues slot generation for the professional, committed with the caller's transaction.
-
-    Only inserts a job row (see migration 0005), so it works whether or not a
-    worker runs; one pending refresh per professional is enough, so repeated
-    calls before a worker gets to it add nothing.
-    """
-    await session.execute(
-        text("SELECT bookings_defer_slot_refresh(:professional_id)"),
-        {"professional_id": professional_id},
-    )

@@ -20,7 +20,7 @@ from app.db import flush_or_raise
 from app.errors import Conflict, Forbidden, NotFound, OverlappingAvailability, ValidationFailed
 from app.people import repository as people
 from app.people.models import Professional
-from app.scheduling import generation, repository
+from app.scheduling import events, generation, repository
 from app.scheduling.models import (
     AvailabilityRule,
     BlockReason,
@@ -112,7 +112,7 @@ async def create_rule(
     _check_rule(rule)
     session.add(rule)
     await _flush_rule(session)
-    await repository.defer_slot_refresh(session, professional_id=professional_id)
+    await events.defer_slot_refresh(session, professional_id=professional_id)
     return rule
 
 
@@ -151,7 +151,7 @@ async def update_rule(
     _check_rule(rule)
     await _flush_rule(session)
     await _remove_unfit_slots(session, rule, professional, utc_now(now))
-    await repository.defer_slot_refresh(session, professional_id=professional.id)
+    await events.defer_slot_refresh(session, professional_id=professional.id)
     return rule
 
 
@@ -166,7 +166,7 @@ async def delete_rule(
     await _remove_unfit_slots(session, rule, professional, utc_now(now), keep_fitting=False)
     await session.delete(rule)
     await session.flush()
-    await repository.defer_slot_refresh(session, professional_id=professional.id)
+    await events.defer_slot_refresh(session, professional_id=professional.id)
     return rule_id
 
 
@@ -216,7 +216,7 @@ async def _remove_unfit_slots(
             )
         }
     unfit = [slot.id for slot in slots if (slot.starts_at, slot.ends_at) not in fitting]
-    await repository.delete_available_slots(session, unfit)
+    await events.announce(session, await repository.delete_available_slots(session, unfit))
 
 
 # ---- time off ---------------------------------------------------------------
@@ -262,8 +262,8 @@ async def create_time_off(
     await repository.lock_schedule(session, professional.id)
     session.add(time_off)
     await session.flush()
-    blocked = await repository.block_slots_for_time_off(session, professional.id,
-                                                        starts_at, ends_at)
+    blocked = await events.announce(session, await repository.block_slots_for_time_off(
+        session, professional.id, starts_at, ends_at))
     booked = await repository.get_slots_of_professional(
         session, professional.id, starts_at, ends_at, TimeSlotStatus.BOOKED
     )
@@ -282,10 +282,10 @@ async def delete_time_off(session: AsyncSession, principal: Principal, time_off_
     await repository.lock_schedule(session, professional.id)
     await session.delete(time_off)
     await session.flush()
-    await repository.unblock_slots_of_time_off(session, professional.id,
-                                               time_off.starts_at, time_off.ends_at)
+    await events.announce(session, await repository.unblock_slots_of_time_off(
+        session, professional.id, time_off.starts_at, time_off.ends_at))
     # Generation skipped the time off's hours: the refresh fills them in.
-    await repository.defer_slot_refresh(session, professional_id=professional.id)
+    await events.defer_slot_refresh(session, professional_id=professional.id)
     return time_off_id
 
 
@@ -349,7 +349,8 @@ async def fill_time_slots(
         )
         if period.starts_at >= utc_now(now)
     ]
-    return await repository.insert_available_slots(session, professional.id, candidates)
+    return await events.announce(
+        session, await repository.insert_available_slots(session, professional.id, candidates))
 
 
 async def get_slot(session: AsyncSession, principal: Principal, slot_id: int) -> TimeSlot:
@@ -379,10 +380,10 @@ async def block_time_slot(session: AsyncSession, principal: Principal, slot_id: 
     """Takes an AVAILABLE slot off offer; blocking a blocked slot keeps it blocked."""
     slot = await _managed_slot(session, principal, slot_id)
     # A block by hand outlives any time off that also covers the slot.
-    blocked = await repository.set_slot_status(
+    blocked = await events.announce_slot(session, await repository.set_slot_status(
         session, slot.id, status=TimeSlotStatus.BLOCKED, block_reason=BlockReason.MANUAL,
         when_status_in=[TimeSlotStatus.AVAILABLE, TimeSlotStatus.BLOCKED],
-    )
+    ))
     if blocked is None:
         raise Conflict("A booked slot cannot be blocked; cancel its appointment first.",
                        field=["id"])
@@ -397,10 +398,10 @@ async def unblock_time_slot(
     if await repository.overlaps_time_off(session, slot):
         raise Conflict("The slot lies inside a time off; delete the time off instead.",
                        field=["id"])
-    unblocked = await repository.set_slot_status(
+    unblocked = await events.announce_slot(session, await repository.set_slot_status(
         session, slot.id, status=TimeSlotStatus.AVAILABLE, block_reason=None,
         when_status_in=[TimeSlotStatus.BLOCKED, TimeSlotStatus.AVAILABLE],
-    )
+    ))
     if unblocked is None:
         raise Conflict("A booked slot cannot be unblocked.", field=["id"])
     return unblocked
