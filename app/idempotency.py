@@ -11,17 +11,19 @@ the duplicate reads the stored result; if it rolled back, the duplicate's
 insert succeeds and it does the work itself. Claim the key before taking any
 other lock, so that a waiting duplicate holds nothing the first one needs.
 
-The stored result is JSON the caller records from what it made (for example
-snapshots of the objects its answer shows, see `app.orm.snapshot`), and a replay
-is answered from it: the answer of the first request, as it was then, even if
-those objects have changed since.
+What a request made is a dataclass whose fields are ORM objects (or None): an
+appointment and its ledger entry, say. It is stored as a snapshot of each object
+(`app.orm.snapshot`), and a replay is answered from those snapshots: the answer of
+the first request, as it was then, even if the objects have changed since.
 """
 
+import dataclasses
 import hashlib
 import json
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from sqlalchemy import BigInteger, DateTime, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.errors import IdempotencyKeyReused, ValidationFailed
-from app.orm import Base
+from app.orm import Base, from_snapshot, snapshot
 from app.tenancy import current_organization_id
 
 RETENTION = timedelta(hours=24)
@@ -66,16 +68,15 @@ async def run_once(
     operation: str,
     request: Mapping[str, Any],
     perform: Callable[[], Awaitable[Made]],
-    record: Callable[[Made], Result],
-    replay: Callable[[Result], Made],
+    made: type[Made],
     field: list[str] | None = None,
 ) -> Made:
-    """What `perform()` made, its effects made at most once per `key`.
+    """What `perform()` made (a `made` dataclass), its effects made at most once per `key`.
 
-    The first request with a key stores `record(made)` with its effects. A later one
-    with the same key and input writes nothing and gets `replay(stored)`. The same key
-    with another input (or operation) is IDEMPOTENCY_KEY_REUSED. Without a key,
-    `perform` simply runs.
+    The first request with a key stores snapshots of what it made with its effects. A later
+    one with the same key and input writes nothing and gets those snapshots back, as a
+    `made`. The same key with another input (or operation) is IDEMPOTENCY_KEY_REUSED.
+    Without a key, `perform` simply runs.
     """
     if key is None:
         return await perform()
@@ -102,10 +103,39 @@ async def run_once(
             raise IdempotencyKeyReused(
                 "This idempotency key was already used with a different input.", field=field
             )
-        return replay(stored.result)
-    made = await perform()
-    await session.execute(update(IdempotencyKey).where(*scope).values(result=record(made)))
-    return made
+        return replay(made, stored.result)
+    result = await perform()
+    await session.execute(update(IdempotencyKey).where(*scope).values(result=record(result)))
+    return result
+
+
+def record(made: Any) -> Result:
+    """A result as JSON: a snapshot of each of its objects (null for a missing one)."""
+    return {part.name: None if (value := getattr(made, part.name)) is None else snapshot(value)
+            for part in dataclasses.fields(made)}
+
+
+# Results stored before the snapshot codec was shared named these parts differently;
+# keys live RETENTION long, so a replay across an upgrade still finds them.
+_EARLIER_NAMES = {"transaction": "credit_transaction", "balance": "credit_balance"}
+
+
+def replay(made: type[Made], recorded: Result) -> Made:
+    """The result a `record` stored: detached objects, as they were then."""
+    hints = get_type_hints(made)
+    parts = {}
+    for part in dataclasses.fields(made):
+        stored = recorded.get(part.name, recorded.get(_EARLIER_NAMES.get(part.name, "")))
+        parts[part.name] = None if stored is None else from_snapshot(_model(hints[part.name]),
+                                                                     stored)
+    return made(**parts)
+
+
+def _model(hint: Any) -> type[Base]:
+    """`Model` of a `Model` or `Model | None` annotation."""
+    if get_origin(hint) in (Union, types.UnionType):
+        (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+    return hint
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:

@@ -12,7 +12,6 @@ Concurrency is settled by the database:
 Lock order: idempotency key, appointment, slots, then the client's balance.
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,7 +48,6 @@ from app.errors import (
 )
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
-from app.orm import from_snapshot, snapshot
 from app.people import repository as people
 from app.people.models import Professional
 from app.scheduling import events as slot_events
@@ -217,7 +215,9 @@ async def book_time_slot(
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
                "notes": notes}
-    return await _once(session, principal, idempotency_key, "bookTimeSlot", request, perform)
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="bookTimeSlot",
+        request=request, perform=perform, made=AppointmentChange)
 
 
 async def _check_may_book(
@@ -396,7 +396,9 @@ async def cancel_appointment(
         return _change(appointment, posting)
 
     request = {"appointment_id": appointment_id, "reason": reason}
-    return await _once(session, principal, idempotency_key, "cancelAppointment", request, perform)
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="cancelAppointment",
+        request=request, perform=perform, made=AppointmentChange)
 
 
 async def expire_unconfirmed_bookings(session: AsyncSession, *, now: datetime) -> list[int]:
@@ -540,8 +542,9 @@ async def reschedule_appointment(
         return _change(appointment, posting)
 
     request = {"appointment_id": appointment_id, "new_slot_id": new_slot_id}
-    return await _once(session, principal, idempotency_key, "rescheduleAppointment", request,
-                       perform)
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="rescheduleAppointment",
+        request=request, perform=perform, made=AppointmentChange)
 
 
 async def _settle_price_change(
@@ -572,38 +575,6 @@ async def _settle_price_change(
 
 
 # ---- shared -----------------------------------------------------------------------
-
-
-async def _once(
-    session: AsyncSession,
-    principal: Principal,
-    key: str | None,
-    operation: str,
-    request: dict[str, Any],
-    perform: Callable[[], Awaitable[AppointmentChange]],
-) -> AppointmentChange:
-    """Runs `perform` at most once per idempotency key. A replay answers what the first
-    request answered, as it was then (docs/rules.md: idempotency), even if the appointment moved on since."""
-    return await idempotency.run_once(
-        session, caller_id=principal.user_id, key=key, operation=operation, request=request,
-        perform=perform, record=_record, replay=_replay,
-    )
-
-
-def _record(change: AppointmentChange) -> idempotency.Result:
-    return {"appointment": snapshot(change.appointment),
-            "credit_transaction": None if change.transaction is None
-            else snapshot(change.transaction),
-            "credit_balance": None if change.balance is None else snapshot(change.balance)}
-
-
-def _replay(recorded: idempotency.Result) -> AppointmentChange:
-    transaction, balance = recorded["credit_transaction"], recorded["credit_balance"]
-    return AppointmentChange(
-        from_snapshot(Appointment, recorded["appointment"]),
-        None if transaction is None else from_snapshot(CreditTransaction, transaction),
-        None if balance is None else from_snapshot(CreditBalance, balance),
-    )
 
 
 def _change(appointment: Appointment, posting: Posting | None) -> AppointmentChange:

@@ -6,9 +6,8 @@
 | adjust credits                  | yes     | FORBIDDEN | FORBIDDEN  | FORBIDDEN |
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +20,6 @@ from app.credits.ledger import Posting
 from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
-from app.orm import from_snapshot, snapshot
 from app.people import repository as people
 from app.people.models import User
 
@@ -156,7 +154,9 @@ async def purchase_credits(
 
     request = {"user_id": user_id, "credits": credits, "amount_paid_cents": amount_paid_cents,
                "currency": currency, "payment_reference": payment_reference, "status": status}
-    return await _once(session, principal, idempotency_key, "purchaseCredits", request, perform)
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="purchaseCredits",
+        request=request, perform=perform, made=Posting)
 
 
 async def complete_purchase(
@@ -231,7 +231,9 @@ async def adjust_credits(
         return posting
 
     request = {"user_id": user_id, "amount": amount, "reason": reason, "expires_at": expires_at}
-    return await _once(session, principal, idempotency_key, "adjustCredits", request, perform)
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="adjustCredits",
+        request=request, perform=perform, made=Posting)
 
 
 # ---- helpers --------------------------------------------------------------------------
@@ -266,28 +268,3 @@ async def _client(session: AsyncSession, user_id: int) -> User:
         raise ValidationFailed("Only clients hold credits.", field=["input", "userId"])
     return user
 
-
-async def _once(
-    session: AsyncSession,
-    principal: Principal,
-    key: str | None,
-    operation: str,
-    request: dict[str, Any],
-    perform: Callable[[], Awaitable[Posting]],
-) -> Posting:
-    """Runs `perform` at most once per idempotency key. A replay answers what the first
-    request answered, as it was then (docs/rules.md: idempotency), even if the balance moved on since."""
-    return await idempotency.run_once(
-        session, caller_id=principal.user_id, key=key, operation=operation, request=request,
-        perform=perform, record=_record, replay=_replay,
-    )
-
-
-def _record(posting: Posting) -> idempotency.Result:
-    return {"credit_transaction": snapshot(posting.transaction),
-            "credit_balance": snapshot(posting.balance)}
-
-
-def _replay(recorded: idempotency.Result) -> Posting:
-    return Posting(from_snapshot(CreditTransaction, recorded["credit_transaction"]),
-                   from_snapshot(CreditBalance, recorded["credit_balance"]))

@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import idempotency
 from app.idempotency import IdempotencyKey
@@ -54,6 +54,18 @@ async def test_a_replay_shows_the_balance_the_first_request_left(api, db, org):
     assert replay == first
     assert replay["purchaseCredits"]["creditBalance"] == {"balance": 10}
     assert (await balance_of(db, org.id, org.client.user.id)).balance == 13
+
+
+async def test_a_result_stored_by_the_previous_release_still_replays(api, db, org):
+    """Keys live 24 hours, so a retry can cross an upgrade: results stored with the parts
+    named credit_transaction and credit_balance (before the shared codec) still replay."""
+    first = await api.data(PURCHASE, purchase_of(org), as_=org.staff)
+    async with db.transaction(org.id) as session:
+        await session.execute(text(
+            "UPDATE idempotency_keys SET result = jsonb_build_object("
+            "'credit_transaction', result->'transaction', 'credit_balance', result->'balance')"))
+
+    assert await api.data(PURCHASE, purchase_of(org), as_=org.staff) == first
 
 
 async def test_the_same_key_with_another_input_is_idempotency_key_reused(api, db, org):

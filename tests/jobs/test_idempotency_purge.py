@@ -1,5 +1,6 @@
 """Idempotency keys are kept 24 hours, then purged (docs/rules.md: idempotency; docs/operations.md: background jobs)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -15,7 +16,7 @@ async def test_keys_older_than_a_day_are_purged_in_their_organization_only(db, o
         async with db.transaction(tenant.id) as session:
             await idempotency.run_once(
                 session, caller_id=tenant.admin.user.id, key="retry-me", operation="test",
-                request={}, perform=_result, record=lambda made: made, replay=lambda stored: stored)
+                request={}, perform=_result, made=_Nothing)
     async with db.transaction(org.id) as session:
         await session.execute(text(
             "UPDATE idempotency_keys SET created_at = created_at - interval '25 hours'"))
@@ -32,5 +33,10 @@ async def test_keys_older_than_a_day_are_purged_in_their_organization_only(db, o
     assert await count_rows(db, other_org, "idempotency_keys") == 1
 
 
-async def _result() -> dict:
-    return {"done": True}
+@dataclass(frozen=True)
+class _Nothing:
+    """A result with no objects in it."""
+
+
+async def _result() -> _Nothing:
+    return _Nothing()
