@@ -13,6 +13,7 @@ from app.appointments import repository as appointments
 from app.credits import repository as credits
 from app.people import repository as people
 from app.scheduling import repository as scheduling
+from app.scheduling import service as scheduling_service
 
 if TYPE_CHECKING:
     from app.api.context import Context
@@ -140,7 +141,7 @@ def _time_off_in_range(context: "Context") -> DataLoader:
             for starts, ends in dict.fromkeys((starts, ends) for _, starts, ends in keys):
                 wanted = [professional_id for professional_id, s, e in keys
                           if (s, e) == (starts, ends)]
-                for time_off in await scheduling.get_time_off_of_professionals(
+                for time_off in await scheduling_service.list_time_off(
                     session, wanted, starts, ends
                 ):
                     grouped[(time_off.professional_id, starts, ends)].append(time_off)

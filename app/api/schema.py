@@ -1,4 +1,9 @@
-"""The root schema: each domain module contributes its Query and Mutation fields."""
+"""The root schema: each domain package contributes its Query and Mutation fields.
+
+Importing a domain's queries.py also registers its node resolvers (app/api/nodes.py) and the
+resolvers it supplies to the domains below it (app/api/supplied.py): every module that does
+must be imported here.
+"""
 
 from collections.abc import Callable, Sequence
 
@@ -16,13 +21,28 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from app.api.appointments import mutations as appointments_mutations
+from app.api.appointments import queries as appointments_queries
+from app.api.appointments.types import AppointmentType
+from app.api.common import SCALARS, Node
 from app.api.context import Info
+from app.api.credits import mutations as credits_mutations
+from app.api.credits import queries as credits_queries
+from app.api.credits.types import CreditTransactionType
 from app.api.errors import CodeRequestErrors, MaskUnexpectedErrors
 from app.api.execution import FastQueryExecution
 from app.api.nodes import resolve_node
-from app.api.types import appointments, credits, organizations, people, scheduling
-from app.api.types.common import SCALARS, Node
-from app.api.types.subscriptions import Subscription
+from app.api.organizations import mutations as organizations_mutations
+from app.api.organizations import queries as organizations_queries
+from app.api.organizations.types import OrganizationType
+from app.api.people import mutations as people_mutations
+from app.api.people import queries as people_queries
+from app.api.people.types import ProfessionalType, StudentType, UserType
+from app.api.scheduling import mutations as scheduling_mutations
+from app.api.scheduling import queries as scheduling_queries
+from app.api.scheduling.types import AvailabilityRuleType, TimeOffType, TimeSlotType
+from app.api.subscriptions import Subscription
+from app.api.supplied import check_all_supplied
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -36,28 +56,32 @@ class NodeQuery:
         return await resolve_node(info, id)
 
 
+# The order of the domains is the order of the fields in the schema.
 Query = merge_types(
     "Query",
-    (NodeQuery, people.Query, organizations.Query, scheduling.Query, appointments.Query,
-     credits.Query),
+    (NodeQuery, people_queries.Query, organizations_queries.Query, scheduling_queries.Query,
+     appointments_queries.Query, credits_queries.Query),
 )
 Mutation = merge_types(
     "Mutation",
-    (people.Mutation, organizations.Mutation, scheduling.Mutation, appointments.Mutation,
-     credits.Mutation),
+    (people_mutations.Mutation, organizations_mutations.Mutation, scheduling_mutations.Mutation,
+     appointments_mutations.Mutation, credits_mutations.Mutation),
 )
+
+# Every domain is imported by now, so every resolver a lower domain declared is supplied.
+check_all_supplied()
 
 # Types reached only through `node` must still be in the schema.
 _NODE_TYPES = [
-    appointments.AppointmentType,
-    organizations.OrganizationType,
-    people.UserType,
-    people.ProfessionalType,
-    people.StudentType,
-    scheduling.AvailabilityRuleType,
-    scheduling.TimeOffType,
-    scheduling.TimeSlotType,
-    credits.CreditTransactionType,
+    AppointmentType,
+    OrganizationType,
+    UserType,
+    ProfessionalType,
+    StudentType,
+    AvailabilityRuleType,
+    TimeOffType,
+    TimeSlotType,
+    CreditTransactionType,
 ]
 
 class _Schema(strawberry.Schema):

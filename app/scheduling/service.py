@@ -5,7 +5,7 @@ schedule lock (`repository.lock_schedule`), so generation, time off and
 blocking never interleave. `now` is a parameter so tests can fix the clock.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -290,12 +290,12 @@ async def delete_time_off(session: AsyncSession, principal: Principal, time_off_
 
 
 async def list_time_off(
-    session: AsyncSession, principal: Principal, professional_id: int,
-    starts: datetime, ends: datetime,
+    session: AsyncSession, professional_ids: Sequence[int], starts: datetime, ends: datetime,
 ) -> list[TimeOff]:
-    """Time off of one professional overlapping [starts, ends)."""
+    """Time off of these professionals overlapping [starts, ends), for every role (who may
+    read a reason is the GraphQL type's business); the range is capped."""
     check_instant_range(starts, ends, MAX_TIME_OFF_RANGE_DAYS)
-    return await repository.get_time_off_of_professionals(session, [professional_id],
+    return await repository.get_time_off_of_professionals(session, professional_ids,
                                                           starts, ends)
 
 

@@ -1,4 +1,7 @@
-"""Scalars, the Node interface, and the connection types every list shares."""
+"""Scalars, the Node interface, the connection types every list shares, and shared descriptions.
+
+Every domain package of app/api builds on this module, and it imports none of them.
+"""
 
 import dataclasses
 from collections.abc import Awaitable, Callable

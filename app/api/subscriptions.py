@@ -13,7 +13,7 @@ import strawberry
 from app.api import ids
 from app.api.context import Info
 from app.api.loaders import Loaders
-from app.api.types.scheduling import TimeSlotType
+from app.api.scheduling.types import TimeSlotType
 from app.errors import NotFound, ValidationFailed
 from app.people import repository as people
 

@@ -1,0 +1,1 @@
+"""Appointments in the GraphQL layer: booking, lifecycle, cancellation, reschedule."""

@@ -1,0 +1,112 @@
+"""Inputs and payloads of appointments: the `appointments` filter, booking, and the mutations
+that move an appointment along its lifecycle."""
+
+from datetime import datetime
+
+import strawberry
+
+from app.api import ids
+from app.api.appointments.types import AppointmentStateType, AppointmentType
+from app.api.common import IDEMPOTENCY_KEY, USER_ERRORS
+from app.api.credits.types import CreditBalanceType, CreditTransactionType
+from app.api.errors import UserErrorType
+
+
+@strawberry.input(description="Narrows `appointments`; every given condition must hold.")
+class AppointmentFilter:
+    professional_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With this professional."
+    )
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Booked by this client."
+    )
+    states: list[AppointmentStateType] | None = strawberry.field(
+        default=None, description="In any of these states."
+    )
+    from_: datetime | None = strawberry.field(default=None, name="from",
+                                              description="Starting at or after.")
+    to: datetime | None = strawberry.field(default=None, description="Starting before.")
+
+
+@strawberry.input(description="The slot to book, and for whom.")
+class BookTimeSlotInput:
+    time_slot_id: strawberry.ID = strawberry.field(description="An AVAILABLE slot.")
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Default: the caller. Only STAFF, ADMIN and the slot's PROFESSIONAL may "
+        "book for someone else.",
+    )
+    student_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A student of the client, when booking for them."
+    )
+    notes: str | None = strawberry.field(default=None, description="For the professional.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="Everything a booking changed, for one round trip; or why not.")
+class BookTimeSlotPayload:
+    appointment: AppointmentType | None = strawberry.field(
+        default=None, description="The new PRE_CONFIRMED appointment; null when refused."
+    )
+    credit_transaction: CreditTransactionType | None = strawberry.field(
+        default=None,
+        description="The debit that paid for it; null for a caller who may not see the client's "
+        "credits (a PROFESSIONAL).",
+    )
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None,
+        description="The client's balance after the debit; null for a caller who may not see it.",
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
+
+
+@strawberry.input(description="The appointment to move to its next state.")
+class AppointmentActionInput:
+    appointment_id: strawberry.ID = strawberry.field(description="The appointment.")
+    notes: str | None = strawberry.field(
+        default=None, description="Saved as private notes when the professional or ADMIN acts."
+    )
+
+
+@strawberry.input(description="The appointment to cancel (see its cancellationPreview first).")
+class CancelAppointmentInput:
+    appointment_id: strawberry.ID = strawberry.field(description="A PRE_CONFIRMED or CONFIRMED "
+                                                                 "appointment.")
+    reason: str | None = strawberry.field(default=None, description="Why; kept on it.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The appointment and the slot to move it to.")
+class RescheduleAppointmentInput:
+    appointment_id: strawberry.ID = strawberry.field(description="An open appointment.")
+    new_time_slot_id: strawberry.ID = strawberry.field(
+        description="An AVAILABLE slot of the same professional."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="The appointment after the action, with any credit movement; "
+                             "or why not.")
+class AppointmentPayload:
+    appointment: AppointmentType | None = strawberry.field(
+        default=None, description="The appointment as saved; null when refused."
+    )
+    credit_transaction: CreditTransactionType | None = strawberry.field(
+        default=None,
+        description="Set when the action moved credits (e.g. a cancellation refund) and the "
+        "caller may see the client's credits.",
+    )
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None,
+        description="The client's balance, when credits moved and the caller may see it.",
+    )
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
+
+
+def optional_id(global_id: str | None, type_name: str, field: list[str]) -> int | None:
+    """The primary key behind an ID the client may leave out (a filter's, a booking's)."""
+    return None if global_id is None else ids.decode(global_id, type_name, field=field)

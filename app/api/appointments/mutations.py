@@ -1,0 +1,113 @@
+"""Changing appointments: booking, confirming, cancelling, rescheduling, and marking them
+executed or no-show."""
+
+import strawberry
+
+from app.api import ids
+from app.api.appointments.inputs import (
+    AppointmentActionInput,
+    AppointmentPayload,
+    BookTimeSlotInput,
+    BookTimeSlotPayload,
+    CancelAppointmentInput,
+    RescheduleAppointmentInput,
+    optional_id,
+)
+from app.api.appointments.types import AppointmentType
+from app.api.context import Info
+from app.api.credits.types import CreditBalanceType, CreditTransactionType
+from app.api.errors import run_mutation
+from app.appointments import service
+from app.appointments.service import AppointmentChange
+from app.auth import Principal
+from app.credits import service as credits
+
+
+def _payload(payload_type, change: AppointmentChange, principal: Principal):
+    # A professional may book or cancel for a client without seeing the client's credits
+    # (docs/rules.md: roles): the credit fields are then null, as `creditBalance` would refuse them.
+    shows_credits = credits.can_see_credits_of(principal, change.appointment.client_id)
+    return payload_type(
+        appointment=AppointmentType.from_model(change.appointment),
+        credit_transaction=None if change.transaction is None or not shows_credits
+        else CreditTransactionType.from_model(change.transaction),
+        credit_balance=None if change.balance is None or not shows_credits
+        else CreditBalanceType.from_model(change.balance),
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Book an AVAILABLE slot: PRE_CONFIRMED, credits debited.")
+    async def book_time_slot(self, info: Info, input: BookTimeSlotInput) -> BookTimeSlotPayload:
+        async def action(session, principal):
+            change = await service.book_time_slot(
+                session, principal,
+                slot_id=ids.decode(input.time_slot_id, "TimeSlot", field=["input", "timeSlotId"]),
+                client_id=optional_id(input.client_id, "User", ["input", "clientId"]),
+                student_id=optional_id(input.student_id, "Student", ["input", "studentId"]),
+                notes=input.notes,
+                idempotency_key=input.idempotency_key,
+            )
+            return _payload(BookTimeSlotPayload, change, principal)
+
+        return await run_mutation(info, BookTimeSlotPayload, action)
+
+    @strawberry.mutation(description="PRE_CONFIRMED -> CONFIRMED, before the start time (an "
+                                     "unconfirmed booking expires at its start).")
+    async def confirm_appointment(
+        self, info: Info, input: AppointmentActionInput
+    ) -> AppointmentPayload:
+        return await _act(info, input, service.confirm_appointment)
+
+    @strawberry.mutation(description="Cancel, free the slot and refund by the policy.")
+    async def cancel_appointment(
+        self, info: Info, input: CancelAppointmentInput
+    ) -> AppointmentPayload:
+        async def action(session, principal):
+            change = await service.cancel_appointment(
+                session, principal, _appointment_pk(input.appointment_id),
+                reason=input.reason, idempotency_key=input.idempotency_key,
+            )
+            return _payload(AppointmentPayload, change, principal)
+
+        return await run_mutation(info, AppointmentPayload, action)
+
+    @strawberry.mutation(description="Move to another AVAILABLE slot of the same professional, "
+                                     "before the start time.")
+    async def reschedule_appointment(
+        self, info: Info, input: RescheduleAppointmentInput
+    ) -> AppointmentPayload:
+        async def action(session, principal):
+            change = await service.reschedule_appointment(
+                session, principal, _appointment_pk(input.appointment_id),
+                new_slot_id=ids.decode(input.new_time_slot_id, "TimeSlot",
+                                       field=["input", "newTimeSlotId"]),
+                idempotency_key=input.idempotency_key,
+            )
+            return _payload(AppointmentPayload, change, principal)
+
+        return await run_mutation(info, AppointmentPayload, action)
+
+    @strawberry.mutation(description="CONFIRMED -> EXECUTED, after the start time.")
+    async def execute_appointment(
+        self, info: Info, input: AppointmentActionInput
+    ) -> AppointmentPayload:
+        return await _act(info, input, service.execute_appointment)
+
+    @strawberry.mutation(description="CONFIRMED -> NO_SHOW, after the start time; credits are kept.")
+    async def mark_no_show(self, info: Info, input: AppointmentActionInput) -> AppointmentPayload:
+        return await _act(info, input, service.mark_no_show)
+
+
+def _appointment_pk(global_id: str) -> int:
+    return ids.decode(global_id, "Appointment", field=["input", "appointmentId"])
+
+
+async def _act(info: Info, input: AppointmentActionInput, transition) -> AppointmentPayload:
+    async def action(session, principal):
+        change = await transition(session, principal, _appointment_pk(input.appointment_id),
+                                  notes=input.notes)
+        return _payload(AppointmentPayload, change, principal)
+
+    return await run_mutation(info, AppointmentPayload, action)

@@ -1,0 +1,131 @@
+"""Object types of appointments and of what cancelling one would do.
+
+Appointments builds on people, scheduling and credits, and imports their types; it also resolves
+their fields that show an appointment (see app/api/appointments/queries.py).
+"""
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Private
+
+from app.api import ids
+from app.api.common import Node
+from app.api.context import Info
+from app.api.credits.types import CreditTransactionType
+from app.api.people.types import ProfessionalType, StudentType, UserType
+from app.api.scheduling.types import TimeSlotType
+from app.appointments import service
+from app.appointments.models import Appointment, AppointmentState
+from app.credits import service as credits
+
+AppointmentStateType = strawberry.enum(
+    AppointmentState,
+    name="AppointmentState",
+    description="PRE_CONFIRMED -> CONFIRMED -> EXECUTED | NO_SHOW; open ones may be CANCELLED.",
+)
+
+
+@strawberry.type(description="What cancelling now would do, as cancelling itself decides it.")
+class CancellationPreview:
+    refund_credits: int = strawberry.field(description="Credits that cancelling now would return.")
+    refundable_until: datetime = strawberry.field(
+        description="A client cancelling until then gets a full refund."
+    )
+    allowed: bool = strawberry.field(description="Whether the caller may cancel it now.")
+    reason: str | None = strawberry.field(
+        description="Why cancelling is refused, or why it returns nothing."
+    )
+
+
+@strawberry.type(name="Appointment", description="A client's booking of one time slot.")
+class AppointmentType(Node):
+    starts_at: datetime = strawberry.field(description="When the session starts.")
+    ends_at: datetime = strawberry.field(description="When the session ends.")
+    state: AppointmentStateType = strawberry.field(description="Where it is in its lifecycle.")
+    credit_cost: int = strawberry.field(description="Credits it cost, as priced at booking.")
+    refundable_until: datetime = strawberry.field(
+        description="A client cancelling until then gets a full refund (policy at booking)."
+    )
+    notes: str | None = strawberry.field(description="The client's notes, given when booking.")
+    booked_at: datetime = strawberry.field(description="When it was booked.")
+    confirmed_at: datetime | None = strawberry.field(description="When it was CONFIRMED.")
+    executed_at: datetime | None = strawberry.field(
+        description="When it was marked EXECUTED (the session took place)."
+    )
+    cancelled_at: datetime | None = strawberry.field(description="When it was CANCELLED.")
+    cancellation_reason: str | None = strawberry.field(description="Why, as given on cancelling.")
+    model: Private[Appointment]
+
+    @classmethod
+    def from_model(cls, appointment: Appointment) -> "AppointmentType":
+        return cls(
+            id=ids.encode("Appointment", appointment.id),
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            state=appointment.state,
+            credit_cost=appointment.credit_cost,
+            refundable_until=appointment.refundable_until,
+            notes=appointment.notes,
+            booked_at=appointment.booked_at,
+            confirmed_at=appointment.confirmed_at,
+            executed_at=appointment.executed_at,
+            cancelled_at=appointment.cancelled_at,
+            cancellation_reason=appointment.cancellation_reason,
+            model=appointment,
+        )
+
+    @strawberry.field(description="Whom the session is with.")
+    async def professional(self, info: Info) -> ProfessionalType:
+        loaded = await info.context.loaders.professional.load(self.model.professional_id)
+        return ProfessionalType.from_model(loaded)
+
+    @strawberry.field(description="Who booked and pays: the CLIENT.")
+    async def client(self, info: Info) -> UserType:
+        return UserType.from_model(await info.context.loaders.user.load(self.model.client_id))
+
+    @strawberry.field(description="Whom the client booked for, if not themself.")
+    async def student(self, info: Info) -> StudentType | None:
+        if self.model.student_id is None:
+            return None
+        return StudentType.from_model(await info.context.loaders.student.load(self.model.student_id))
+
+    @strawberry.field(description="The slot the appointment holds (or held, once cancelled).")
+    async def time_slot(self, info: Info) -> TimeSlotType | None:
+        slot = await info.context.loaders.time_slot.load(self.model.time_slot_id)
+        return None if slot is None else TimeSlotType.from_model(slot)
+
+    @strawberry.field(description="Visible to the professional and ADMIN only.")
+    async def private_notes(self, info: Info) -> str | None:
+        principal = await info.context.principal()
+        professional = await info.context.loaders.professional.load(self.model.professional_id)
+        if not service.can_see_private_notes(principal, professional):
+            return None
+        return self.model.private_notes
+
+    @strawberry.field(description="Who cancelled it; null unless CANCELLED by a person.")
+    async def cancelled_by(self, info: Info) -> UserType | None:
+        if self.model.cancelled_by_id is None:
+            return None
+        return UserType.from_model(await info.context.loaders.user.load(self.model.cancelled_by_id))
+
+    @strawberry.field(description="What the caller cancelling now would get back.")
+    async def cancellation_preview(self, info: Info) -> CancellationPreview:
+        principal = await info.context.principal()
+        decision = service.cancellation_preview(principal, self.model)
+        return CancellationPreview(
+            refund_credits=decision.refund_credits,
+            refundable_until=self.model.refundable_until,
+            allowed=decision.allowed,
+            reason=decision.reason,
+        )
+
+    @strawberry.field(description="Ledger entries of this appointment, for those who see credits.")
+    async def credit_transactions(self, info: Info) -> list[CreditTransactionType]:
+        principal = await info.context.principal()
+        if not credits.can_see_credits_of(principal, self.model.client_id):
+            return []
+        entries = await info.context.loaders.credit_transactions_of_appointment.load(
+            self.model.id
+        )
+        return [CreditTransactionType.from_model(entry) for entry in entries]

@@ -1,0 +1,1 @@
+"""Credit balances and the credit ledger in the GraphQL layer."""

@@ -1,0 +1,1 @@
+"""The organization (the tenant) and its booking rules in the GraphQL layer."""

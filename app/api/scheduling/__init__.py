@@ -1,0 +1,1 @@
+"""Availability rules, time off, time slots and availability in the GraphQL layer."""
