@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments import service
+from app.appointments import booking, cancellation, lifecycle
 from app.auth import Principal
 from app.clock import utc_now
 from app.organizations import repository as organizations
@@ -33,37 +33,37 @@ async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None 
     # Upcoming: PRE_CONFIRMED well before its refund deadline, CONFIRMED past it.
     later = await _free_slot(session, maria, after=now + timedelta(days=4))
     soon = await _slot_near(session, maria, now + timedelta(hours=5))
-    await service.book_time_slot(session, staff, slot_id=later.id, client_id=david.id,
+    await booking.book_time_slot(session, staff, slot_id=later.id, client_id=david.id,
                                  student_id=lucy.id, notes="Lucy's first assessment", now=now)
-    booked = await service.book_time_slot(session, staff, slot_id=soon.id, client_id=carla.id,
+    booked = await booking.book_time_slot(session, staff, slot_id=soon.id, client_id=carla.id,
                                           notes="Follow-up", now=now)
-    await service.confirm_appointment(session, staff, booked.appointment.id, now=now)
+    await lifecycle.confirm_appointment(session, staff, booked.appointment.id, now=now)
 
     # Cancelled by the client in time: refunded.
     cancelled_slot = await _free_slot(session, maria, after=now + timedelta(days=6))
-    cancelled = await service.book_time_slot(session, staff, slot_id=cancelled_slot.id,
+    cancelled = await booking.book_time_slot(session, staff, slot_id=cancelled_slot.id,
                                              client_id=carla.id, now=now)
     carla_principal = Principal(user_id=carla.id, organization_id=carla.organization_id,
                                 role=carla.role)
-    await service.cancel_appointment(session, carla_principal, cancelled.appointment.id,
-                                     reason="Family trip", now=now)
+    await cancellation.cancel_appointment(session, carla_principal, cancelled.appointment.id,
+                                          reason="Family trip", now=now)
 
     # Booked a day ago and never confirmed: the worker's expiry job (which
     # `serve --demo` runs) cancels it with a full refund, without anyone acting.
     stale_slot = await _free_slot(session, maria, after=now + timedelta(days=8))
     organization = await organizations.get_current(session)
-    await service.book_time_slot(
+    await booking.book_time_slot(
         session, staff, slot_id=stale_slot.id, client_id=carla.id, notes="Never confirmed",
         now=now - timedelta(hours=organization.pre_confirmation_ttl_hours + 1),
     )
 
     # Last week: one session that took place and one the client missed.
-    for days_ago, outcome in ((7, service.execute_appointment), (6, service.mark_no_show)):
+    for days_ago, outcome in ((7, lifecycle.execute_appointment), (6, lifecycle.mark_no_show)):
         slot = await _slot_near(session, maria, now - timedelta(days=days_ago))
         booked_then = slot.starts_at - timedelta(days=2)
-        past = await service.book_time_slot(session, staff, slot_id=slot.id, client_id=david.id,
+        past = await booking.book_time_slot(session, staff, slot_id=slot.id, client_id=david.id,
                                             student_id=lucy.id, now=booked_then)
-        await service.confirm_appointment(session, staff, past.appointment.id, now=booked_then)
+        await lifecycle.confirm_appointment(session, staff, past.appointment.id, now=booked_then)
         await outcome(session, admin, past.appointment.id,
                       notes="Demo session notes", now=slot.ends_at)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
-from app.appointments import service as appointments
+from app.appointments import cancellation
 from app.credits import ledger
 from app.db import Database
 from app.notifications import reminders
@@ -142,7 +142,7 @@ async def expire_unconfirmed_bookings(
     """Cancels, with a full refund, PRE_CONFIRMED bookings past their TTL or their start."""
     results = await for_each_organization(
         db, "expire_unconfirmed_bookings",
-        lambda session: appointments.expire_unconfirmed_bookings(session, now=now),
+        lambda session: cancellation.expire_unconfirmed_bookings(session, now=now),
         organization_ids,
     )
     return [appointment_id for expired in results.values() for appointment_id in expired]

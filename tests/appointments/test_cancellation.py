@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from app.api import ids
-from app.appointments import service
+from app.appointments import cancellation, reading
 from tests.appointments.support import (
     CANCEL,
     add_slot,
@@ -94,9 +94,10 @@ async def test_preview_matches_what_cancelling_then_does(db, org, api):
         pk = ids.decode(appointment_id, "Appointment")
         moment = slot.starts_at - timedelta(hours=hours_before_start)
         async with db.transaction(org.id) as session:
-            appointment = await service.get_appointment(session, member.principal, pk)
-            preview = service.cancellation_preview(member.principal, appointment, now=moment)
-            change = await service.cancel_appointment(session, member.principal, pk, now=moment)
+            appointment = await reading.get_appointment(session, member.principal, pk)
+            preview = reading.cancellation_preview(member.principal, appointment, now=moment)
+            change = await cancellation.cancel_appointment(session, member.principal, pk,
+                                                           now=moment)
         refunded = change.transaction.amount if change.transaction else 0
         assert refunded == preview.refund_credits, (member.role, hours_before_start)
 

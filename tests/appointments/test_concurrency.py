@@ -5,7 +5,7 @@ import time
 
 from sqlalchemy import func, select
 
-from app.appointments import service
+from app.appointments import booking, cancellation, rescheduling
 from app.appointments.models import Appointment, AppointmentState
 from app.auth import Role
 from app.credits.models import CreditTransaction, TransactionType
@@ -44,7 +44,7 @@ async def test_a_hundred_clients_racing_for_one_slot_make_one_appointment(db, or
 
     started = time.perf_counter()
     outcomes = await asyncio.gather(*[
-        outcome(db, org, lambda session, racer=racer: service.book_time_slot(
+        outcome(db, org, lambda session, racer=racer: booking.book_time_slot(
             session, racer.principal, slot_id=slot.id))
         for racer in racers])
     elapsed = time.perf_counter() - started
@@ -64,7 +64,7 @@ async def test_a_client_cannot_spend_credits_they_do_not_have(db, org):
 
     started = time.perf_counter()
     outcomes = await asyncio.gather(*[
-        outcome(db, org, lambda session, slot=slot: service.book_time_slot(
+        outcome(db, org, lambda session, slot=slot: booking.book_time_slot(
             session, org.client.principal, slot_id=slot.id))
         for slot in slots])
     elapsed = time.perf_counter() - started
@@ -82,13 +82,13 @@ async def test_cancel_and_reschedule_at_once_leave_one_consistent_state(db, org)
         await give_credits(db, org, org.client, 1)
         old, new = await add_slots(db, org, [in_days(4 + attempt), in_days(4 + attempt, hour=17)])
         async with db.transaction(org.id) as session:
-            booking = await service.book_time_slot(session, org.client.principal, slot_id=old.id)
-        pk = booking.appointment.id
+            booked = await booking.book_time_slot(session, org.client.principal, slot_id=old.id)
+        pk = booked.appointment.id
 
         await asyncio.gather(
-            outcome(db, org, lambda session, pk=pk: service.cancel_appointment(
+            outcome(db, org, lambda session, pk=pk: cancellation.cancel_appointment(
                 session, org.staff.principal, pk)),
-            outcome(db, org, lambda session, pk=pk, new=new: service.reschedule_appointment(
+            outcome(db, org, lambda session, pk=pk, new=new: rescheduling.reschedule_appointment(
                 session, org.staff.principal, pk, new_slot_id=new.id)),
         )
 

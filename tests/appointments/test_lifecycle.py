@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from app.api import ids
-from app.appointments import service
+from app.appointments import cancellation, lifecycle, rescheduling
 from app.errors import InvalidStateTransition
 from tests.appointments.support import HOUR, action, add_slot, book, give_credits, in_days
 from tests.credits.support import balance_of
@@ -39,10 +39,10 @@ async def test_confirm_then_execute_after_the_start(api, db, org):
         "code": "INVALID_STATE_TRANSITION", "field": ["input", "appointmentId"],
         "message": "Cannot execute an appointment before its start time."}]
 
-    # After the start (a controlled clock): the service the resolver calls.
+    # After the start (a controlled clock): the function the resolver calls.
     pk = ids.decode(appointment_id, "Appointment")
     async with db.transaction(org.id) as session:
-        change = await service.execute_appointment(
+        change = await lifecycle.execute_appointment(
             session, org.professional.principal, pk, notes="Went well",
             now=slot.starts_at + timedelta(minutes=5))
     assert change.appointment.state.value == "EXECUTED"
@@ -54,7 +54,7 @@ async def test_no_show_after_the_start_keeps_the_credits(api, db, org):
     appointment_id, slot = await booked(api, db, org)
     await act(api, org.staff, "confirmAppointment", appointment_id)
     async with db.transaction(org.id) as session:
-        change = await service.mark_no_show(
+        change = await lifecycle.mark_no_show(
             session, org.staff.principal, ids.decode(appointment_id, "Appointment"),
             now=slot.starts_at + HOUR)
     assert change.appointment.state.value == "NO_SHOW"
@@ -84,17 +84,18 @@ async def test_nothing_leaves_a_terminal_state(db, org, api, terminal):
     admin = org.admin.principal
     async with db.transaction(org.id) as session:
         if terminal == "CANCELLED":
-            await service.cancel_appointment(session, admin, pk)
+            await cancellation.cancel_appointment(session, admin, pk)
         else:
-            await service.confirm_appointment(session, admin, pk)
-            move = service.execute_appointment if terminal == "EXECUTED" else service.mark_no_show
+            await lifecycle.confirm_appointment(session, admin, pk)
+            move = (lifecycle.execute_appointment if terminal == "EXECUTED"
+                    else lifecycle.mark_no_show)
             await move(session, admin, pk, now=after)
 
-    for transition in (service.confirm_appointment, service.cancel_appointment):
+    for transition in (lifecycle.confirm_appointment, cancellation.cancel_appointment):
         with pytest.raises(InvalidStateTransition):
             async with db.transaction(org.id) as session:
                 await transition(session, admin, pk, now=after)
-    for transition in (service.execute_appointment, service.mark_no_show):
+    for transition in (lifecycle.execute_appointment, lifecycle.mark_no_show):
         with pytest.raises(InvalidStateTransition):
             async with db.transaction(org.id) as session:
                 await transition(session, admin, pk, now=after)
@@ -109,9 +110,9 @@ async def test_an_unconfirmed_booking_cannot_be_confirmed_once_it_has_started(ap
     for moment in (slot.starts_at, slot.starts_at + timedelta(minutes=1)):
         with pytest.raises(InvalidStateTransition, match="not confirmed before its start"):
             async with db.transaction(org.id) as session:
-                await service.confirm_appointment(session, org.admin.principal, pk, now=moment)
+                await lifecycle.confirm_appointment(session, org.admin.principal, pk, now=moment)
     async with db.transaction(org.id) as session:
-        change = await service.confirm_appointment(
+        change = await lifecycle.confirm_appointment(
             session, org.admin.principal, pk, now=slot.starts_at - timedelta(seconds=1))
     assert change.appointment.state.value == "CONFIRMED"
 
@@ -123,6 +124,6 @@ async def test_an_appointment_that_has_started_cannot_be_moved(api, db, org):
 
     with pytest.raises(InvalidStateTransition, match="has started cannot be moved"):
         async with db.transaction(org.id) as session:
-            await service.reschedule_appointment(session, org.staff.principal, pk,
-                                                 new_slot_id=later.id,
-                                                 now=slot.starts_at + timedelta(minutes=10))
+            await rescheduling.reschedule_appointment(session, org.staff.principal, pk,
+                                                      new_slot_id=later.id,
+                                                      now=slot.starts_at + timedelta(minutes=10))

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, text
 
-from app.appointments import service as appointments
+from app.appointments import booking, lifecycle
 from app.appointments.models import Appointment
 from app.auth import Principal
 from app.credits import ledger
@@ -77,15 +77,15 @@ async def book(db: Database, org: Tenant, starts_at: datetime, *, now: datetime 
     slot = await add_slot(db, org, starts_at)
     await give_credits(db, org, client, 1, now=now)
     async with db.transaction(org.id) as session:
-        change = await appointments.book_time_slot(
+        change = await booking.book_time_slot(
             session, principal(org.staff), slot_id=slot.id, client_id=client.user.id, now=now)
     return change.appointment
 
 
 async def confirm(db: Database, org: Tenant, appointment: Appointment, *, now: datetime = NOW):
     async with db.transaction(org.id) as session:
-        await appointments.confirm_appointment(session, principal(org.staff), appointment.id,
-                                               now=now)
+        await lifecycle.confirm_appointment(session, principal(org.staff), appointment.id,
+                                            now=now)
 
 
 async def outbox(db: Database, org: Tenant, **filters) -> list[OutboxMessage]:

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from app.appointments import service as appointments
+from app.appointments import cancellation
 from app.jobs import work
 from app.notifications.models import NotificationKind, NotificationStatus
 from tests.jobs.support import (
@@ -33,7 +33,7 @@ async def test_each_lead_time_gets_one_reminder_per_open_appointment(db, org, ot
     unconfirmed = await book(db, org, starts + 2 * HOUR, client=org.other_client)
     cancelled = await book(db, org, starts + 4 * HOUR)
     async with db.transaction(org.id) as session:
-        await appointments.cancel_appointment(session, principal(org.staff), cancelled.id,
+        await cancellation.cancel_appointment(session, principal(org.staff), cancelled.id,
                                               now=NOW)
     await set_organization(db, other_org, reminder_lead_hours=[48])
     elsewhere = await book(db, other_org, starts)

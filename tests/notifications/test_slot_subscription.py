@@ -1,7 +1,7 @@
 """`timeSlotChanged` over graphql-transport-ws, fed by LISTEN/NOTIFY from any process.
 
 A real uvicorn server on a free port, a real websocket client, and bookings
-made through the HTTP API, through the service in this process, and from
+made through the HTTP API, through the booking module in this process, and from
 another process.
 """
 
@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from app.api import ids
-from app.appointments import service as appointments
+from app.appointments import booking
 from app.db import Database
 from app.scheduling import service as schedules
 from app.web import create_app
@@ -46,10 +46,10 @@ mutation Book($input: BookTimeSlotInput!) {
 }
 """
 
-# Books a slot from another process, through the same service the API uses.
+# Books a slot from another process, through the same booking module the API uses.
 BOOK_ELSEWHERE = """
 import asyncio, sys
-from app.appointments import service
+from app.appointments import booking
 from app.auth import Principal, Role
 from app.db import Database
 
@@ -57,7 +57,7 @@ async def main(url, organization_id, staff_id, client_id, slot_id):
     db = Database(url, pool_size=1)
     try:
         async with db.transaction(organization_id) as session:
-            await service.book_time_slot(
+            await booking.book_time_slot(
                 session, Principal(user_id=staff_id, organization_id=organization_id,
                                    role=Role.STAFF),
                 slot_id=slot_id, client_id=client_id)
@@ -139,8 +139,8 @@ async def test_a_subscriber_sees_bookings_made_here_and_in_another_process_never
 
         # When the other organization books (a change this subscriber must never see),
         async with db.transaction(other_org.id) as session:
-            await appointments.book_time_slot(session, principal(other_org.client),
-                                              slot_id=elsewhere.id)
+            await booking.book_time_slot(session, principal(other_org.client),
+                                         slot_id=elsewhere.id)
         # a client books through the API,
         async with httpx.AsyncClient(base_url=f"http://{server.host}") as client:
             response = await client.post("/graphql", json={"query": BOOK, "variables": {
@@ -153,12 +153,12 @@ async def test_a_subscriber_sees_bookings_made_here_and_in_another_process_never
             await schedules.block_time_slot(session, principal(org.staff), there.id)
         second = await next_message(websocket)
         # and a booking is made by another process
-        booking = await asyncio.create_subprocess_exec(
+        booking_process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", BOOK_ELSEWHERE, database_url, str(org.id),
             str(org.staff.user.id), str(org.other_client.user.id), str(other_process.id),
             cwd=ROOT, stderr=asyncio.subprocess.PIPE)
-        _, errors = await booking.communicate()
-        assert booking.returncode == 0, errors.decode()
+        _, errors = await booking_process.communicate()
+        assert booking_process.returncode == 0, errors.decode()
         third = await next_message(websocket)
 
     # Then each change arrived in order, as the slot now is, and nothing of the other

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from app.api import ids
-from app.appointments import service as appointments
+from app.appointments import booking, lifecycle
 from app.auth import Role
 from app.credits import ledger
 from app.db import Database
@@ -79,11 +79,11 @@ class World:
             await ledger.purchase(session, user_id=member.user.id, credits=5,
                                   amount_paid_cents=5000, currency="USD",
                                   now=datetime.now(UTC), expires_at=None)
-            change = await appointments.book_time_slot(session, member.principal,
-                                                       slot_id=slot_pk)
+            change = await booking.book_time_slot(session, member.principal,
+                                                  slot_id=slot_pk)
             pk = change.appointment.id
             if confirmed:
-                await appointments.confirm_appointment(session, self.org.admin.principal, pk)
+                await lifecycle.confirm_appointment(session, self.org.admin.principal, pk)
             if private_notes is not None:
                 await session.execute(text("UPDATE appointments SET private_notes = :notes "
                                            "WHERE id = :id"), {"notes": private_notes, "id": pk})

@@ -17,8 +17,8 @@ from app.api.appointments.types import AppointmentType
 from app.api.context import Info
 from app.api.credits.types import CreditBalanceType, CreditTransactionType
 from app.api.errors import run_mutation
-from app.appointments import service
-from app.appointments.service import AppointmentChange
+from app.appointments import booking, cancellation, lifecycle, rescheduling
+from app.appointments.changes import AppointmentChange
 from app.auth import Principal
 from app.credits import service as credits
 
@@ -41,7 +41,7 @@ class Mutation:
     @strawberry.mutation(description="Book an AVAILABLE slot: PRE_CONFIRMED, credits debited.")
     async def book_time_slot(self, info: Info, input: BookTimeSlotInput) -> BookTimeSlotPayload:
         async def action(session, principal):
-            change = await service.book_time_slot(
+            change = await booking.book_time_slot(
                 session, principal,
                 slot_id=ids.decode(input.time_slot_id, "TimeSlot", field=["input", "timeSlotId"]),
                 client_id=optional_id(input.client_id, "User", ["input", "clientId"]),
@@ -58,14 +58,14 @@ class Mutation:
     async def confirm_appointment(
         self, info: Info, input: AppointmentActionInput
     ) -> AppointmentPayload:
-        return await _act(info, input, service.confirm_appointment)
+        return await _act(info, input, lifecycle.confirm_appointment)
 
     @strawberry.mutation(description="Cancel, free the slot and refund by the policy.")
     async def cancel_appointment(
         self, info: Info, input: CancelAppointmentInput
     ) -> AppointmentPayload:
         async def action(session, principal):
-            change = await service.cancel_appointment(
+            change = await cancellation.cancel_appointment(
                 session, principal, _appointment_pk(input.appointment_id),
                 reason=input.reason, idempotency_key=input.idempotency_key,
             )
@@ -79,7 +79,7 @@ class Mutation:
         self, info: Info, input: RescheduleAppointmentInput
     ) -> AppointmentPayload:
         async def action(session, principal):
-            change = await service.reschedule_appointment(
+            change = await rescheduling.reschedule_appointment(
                 session, principal, _appointment_pk(input.appointment_id),
                 new_slot_id=ids.decode(input.new_time_slot_id, "TimeSlot",
                                        field=["input", "newTimeSlotId"]),
@@ -93,11 +93,11 @@ class Mutation:
     async def execute_appointment(
         self, info: Info, input: AppointmentActionInput
     ) -> AppointmentPayload:
-        return await _act(info, input, service.execute_appointment)
+        return await _act(info, input, lifecycle.execute_appointment)
 
     @strawberry.mutation(description="CONFIRMED -> NO_SHOW, after the start time; credits are kept.")
     async def mark_no_show(self, info: Info, input: AppointmentActionInput) -> AppointmentPayload:
-        return await _act(info, input, service.mark_no_show)
+        return await _act(info, input, lifecycle.mark_no_show)
 
 
 def _appointment_pk(global_id: str) -> int:

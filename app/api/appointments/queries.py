@@ -11,7 +11,7 @@ from app.api.context import Info
 from app.api.credits.types import appointment_of_transaction
 from app.api.nodes import node_resolver
 from app.api.scheduling.types import appointment_of_slot
-from app.appointments import service
+from app.appointments import reading
 from app.pagination import count
 
 # ---- fields of TimeSlot and CreditTransaction (see their types) -------------
@@ -25,7 +25,7 @@ async def slot_appointment(info: Info, slot_pk: int) -> AppointmentType | None:
         return None
     principal = await info.context.principal()
     async with info.context.reading() as session:
-        visible = await service.can_see(session, principal, appointment)
+        visible = await reading.can_see(session, principal, appointment)
     return AppointmentType.from_model(appointment) if visible else None
 
 
@@ -43,7 +43,7 @@ async def transaction_appointment(info: Info, appointment_pk: int) -> Appointmen
 async def resolve_appointment(info: Info, pk: int) -> AppointmentType:
     principal = await info.context.principal()
     async with info.context.reading() as session:
-        return AppointmentType.from_model(await service.get_appointment(session, principal, pk))
+        return AppointmentType.from_model(await reading.get_appointment(session, principal, pk))
 
 
 # ---- operations -------------------------------------------------------------
@@ -71,12 +71,12 @@ class Query:
                 "starts_before": filter.to,
             }
         async with info.context.reading() as session:
-            page = await service.list_appointments(session, principal, first=first, after=after,
+            page = await reading.list_appointments(session, principal, first=first, after=after,
                                                    **filters)
 
         async def total() -> int:
             async with info.context.reading() as session:
-                return await count(session, service.appointments_query(session, principal,
+                return await count(session, reading.appointments_query(session, principal,
                                                                        **filters))
 
         return Connection.from_page(page, AppointmentType.from_model, total)

@@ -15,7 +15,7 @@ from app.api.context import Info
 from app.api.credits.types import CreditTransactionType
 from app.api.people.types import ProfessionalType, StudentType, UserType
 from app.api.scheduling.types import TimeSlotType
-from app.appointments import service
+from app.appointments import reading
 from app.appointments.models import Appointment, AppointmentState
 from app.credits import service as credits
 
@@ -99,7 +99,7 @@ class AppointmentType(Node):
     async def private_notes(self, info: Info) -> str | None:
         principal = await info.context.principal()
         professional = await info.context.loaders.professional.load(self.model.professional_id)
-        if not service.can_see_private_notes(principal, professional):
+        if not reading.can_see_private_notes(principal, professional):
             return None
         return self.model.private_notes
 
@@ -112,7 +112,7 @@ class AppointmentType(Node):
     @strawberry.field(description="What the caller cancelling now would get back.")
     async def cancellation_preview(self, info: Info) -> CancellationPreview:
         principal = await info.context.principal()
-        decision = service.cancellation_preview(principal, self.model)
+        decision = reading.cancellation_preview(principal, self.model)
         return CancellationPreview(
             refund_credits=decision.refund_credits,
             refundable_until=self.model.refundable_until,

@@ -1,0 +1,142 @@
+"""Booking a time slot: the checks a booking passes, then slot, appointment and debit at once.
+
+The booking window is checked here for rescheduling too (`check_booking_window`),
+as a move to another slot is held to the same window as a booking.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import idempotency, validation
+from app.appointments import messages, repository
+from app.appointments.changes import AppointmentChange
+from app.appointments.models import Appointment, AppointmentState
+from app.appointments.policy import refundable_until
+from app.appointments.slots import take_slot
+from app.auth import Principal, Role
+from app.clock import utc_now
+from app.credits import ledger
+from app.db import flush_or_raise
+from app.errors import (
+    Forbidden,
+    NotFound,
+    OutsideBookingWindow,
+    SlotUnavailable,
+    ValidationFailed,
+)
+from app.organizations import repository as organizations
+from app.organizations.models import Organization
+from app.people import repository as people
+from app.people.models import Professional
+
+
+async def book_time_slot(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    slot_id: int,
+    client_id: int | None = None,
+    student_id: int | None = None,
+    notes: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> AppointmentChange:
+    """Books an AVAILABLE slot for a client: slot BOOKED, appointment PRE_CONFIRMED, credits debited.
+
+    A client books for themselves and their own students; STAFF and ADMIN for
+    any client; a professional for any client, on their own slots.
+    """
+    now = utc_now(now)
+    client_id = principal.user_id if client_id is None else client_id
+
+    async def perform() -> AppointmentChange:
+        parties = await repository.load_booking_parties(session, slot_id, client_id)
+        if parties is None:
+            raise NotFound("No such time slot.", field=["input", "timeSlotId"])
+        slot, professional, *_ = parties  # `parties` keeps the rest in the session
+        await _check_may_book(session, principal, professional, client_id)
+        organization = await organizations.get_current(session)
+        check_booking_window(principal, organization, slot.starts_at, now,
+                              field=["input", "timeSlotId"])
+        if student_id is not None:
+            await _check_student(session, student_id, client_id)
+        await take_slot(session, slot.id, field=["input", "timeSlotId"])
+        appointment = Appointment(
+            professional_id=professional.id,
+            client_id=client_id,
+            student_id=student_id,
+            time_slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            state=AppointmentState.PRE_CONFIRMED,
+            credit_cost=professional.credit_cost,
+            refundable_until=refundable_until(slot.starts_at,
+                                              organization.cancellation_policy_hours),
+            notes=validation.optional_text(notes, ["input", "notes"]),
+            booked_at=now,
+        )
+        session.add(appointment)
+        await _flush_appointment(session)
+        posting = await ledger.debit(
+            session, user_id=client_id, amount=appointment.credit_cost, now=now,
+            appointment_id=appointment.id, created_by_id=principal.user_id,
+            description="Booking",
+        )
+        await messages.tell_client(session, appointment, messages.Event.BOOKED)
+        return AppointmentChange(appointment, posting.transaction, posting.balance)
+
+    request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
+               "notes": notes}
+    return await idempotency.run_once(
+        session, caller_id=principal.user_id, key=idempotency_key, operation="bookTimeSlot",
+        request=request, perform=perform, made=AppointmentChange)
+
+
+async def _check_may_book(
+    session: AsyncSession, principal: Principal, professional: Professional, client_id: int
+) -> None:
+    if principal.role is Role.CLIENT and client_id != principal.user_id:
+        raise Forbidden("Clients book for themselves (and their own students) only.")
+    if principal.role is Role.PROFESSIONAL and professional.user_id != principal.user_id:
+        raise Forbidden("A professional books clients into their own slots only.")
+    client = await people.get_user(session, client_id)
+    if client is None:
+        raise NotFound("No such client.", field=["input", "clientId"])
+    if client.role is not Role.CLIENT or not client.active:
+        raise ValidationFailed("Appointments are booked for active CLIENT users.",
+                               field=["input", "clientId"])
+    if not professional.active:
+        raise SlotUnavailable("This professional is not taking bookings.",
+                              field=["input", "timeSlotId"])
+
+
+def check_booking_window(
+    principal: Principal, organization: Organization, starts_at: datetime, now: datetime,
+    *, field: list[str],
+) -> None:
+    """Inside the booking window and the minimum notice; STAFF and ADMIN may skip the notice."""
+    if starts_at <= now:
+        raise OutsideBookingWindow("This slot has already started.", field=field)
+    if starts_at > now + timedelta(days=organization.booking_window_days):
+        raise OutsideBookingWindow(
+            f"Slots can be booked at most {organization.booking_window_days} days ahead.",
+            field=field,
+        )
+    notice = timedelta(minutes=organization.minimum_notice_minutes)
+    if not principal.is_staff_or_admin and starts_at < now + notice:
+        raise OutsideBookingWindow(
+            f"Bookings need {organization.minimum_notice_minutes} minutes' notice.", field=field
+        )
+
+
+async def _check_student(session: AsyncSession, student_id: int, client_id: int) -> None:
+    student = await people.get_student(session, student_id)
+    if student is None or student.guardian_id != client_id:
+        raise NotFound("No such student of this client.", field=["input", "studentId"])
+
+
+async def _flush_appointment(session: AsyncSession) -> None:
+    # Backstop of the guarded slot update: one live appointment per slot.
+    await flush_or_raise(session, {"appointments_live_slot_key": SlotUnavailable(
+        "This slot is no longer available.", field=["input", "timeSlotId"])})
