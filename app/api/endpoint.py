@@ -48,6 +48,9 @@ class GraphQLOverHTTP:
 
     async def answer(self, request: Request, context: Context) -> Response:
         try:
+            if request.method not in _ALLOWED:  # HEAD: Starlette routes it with GET
+                raise Refusal(405, "GraphQL takes GET (queries) and POST requests.",
+                              headers={"allow": "GET, POST"})
             media = negotiate(request.headers.get("accept"))
             if request.method == "GET":
                 operations: OperationRequest | list[OperationRequest] = read_get(

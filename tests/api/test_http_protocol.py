@@ -170,3 +170,9 @@ async def test_the_balance_has_a_stable_id_that_node_resolves(api, org):
         "id": balance_id, "balance": first["creditBalance"]["balance"]}
     other = await api.post(query, {"id": balance_id}, as_=org.other_client)
     assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_other_methods_are_405(api):
+    response = await api.http.head("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
