@@ -7,7 +7,6 @@ Two families:
   The API returns them as top-level GraphQL errors with `extensions.code`.
 """
 
-from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -39,13 +38,19 @@ class AppError(Exception):
 
 
 class UserError(AppError):
-    """A business-rule refusal; nothing is written."""
+    """A business-rule refusal; nothing is written.
+
+    `field` names the argument at fault as the refusing service calls it (e.g. "slot_id";
+    for a value inside a mapping such as `changes`, its key), so the domain, its jobs and
+    the CLI need not know the API's shape; the API maps it to its input path
+    (app/api/errors.py: `input_path`).
+    """
 
     code: UserErrorCode = UserErrorCode.VALIDATION_FAILED
 
-    def __init__(self, message: str, *, field: Sequence[str] | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.field = list(field) if field else None
+        self.field = field
 
 
 class ValidationFailed(UserError):

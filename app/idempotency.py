@@ -69,18 +69,18 @@ async def run_once(
     request: Mapping[str, Any],
     perform: Callable[[], Awaitable[Made]],
     made: type[Made],
-    field: list[str] | None = None,
+    field: str = "idempotency_key",
 ) -> Made:
     """What `perform()` made (a `made` dataclass), its effects made at most once per `key`.
 
     The first request with a key stores snapshots of what it made with its effects. A later
     one with the same key and input writes nothing and gets those snapshots back, as a
     `made`. The same key with another input (or operation) is IDEMPOTENCY_KEY_REUSED.
-    Without a key, `perform` simply runs.
+    Without a key, `perform` simply runs. `field` is the caller's name of its key argument,
+    for the refusals.
     """
     if key is None:
         return await perform()
-    field = field or ["input", "idempotencyKey"]
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValidationFailed(f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters.",
                                field=field)

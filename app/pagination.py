@@ -43,7 +43,7 @@ def page_request(first: int | None, after: str | None, sort_key: Sequence[Column
     """Validate `first` and decode `after` against the list's sort key."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
-        raise ValidationFailed(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field=["first"])
+        raise ValidationFailed(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
     return PageRequest(first=size, after=None if after is None else _decode(after, sort_key))
 
 
@@ -94,10 +94,10 @@ def _decode(cursor: str, sort_key: Sequence[ColumnElement]) -> tuple[Any, ...]:
         position = tuple(_typed(value, column)
                          for value, column in zip(values, sort_key, strict=True))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
-        raise ValidationFailed("Malformed `after` cursor.", field=["after"]) from error
+        raise ValidationFailed("Malformed `after` cursor.", field="after") from error
     if table != _table_of(sort_key):
         raise ValidationFailed("This `after` cursor belongs to another list; pass one that "
-                               "this list gave.", field=["after"])
+                               "this list gave.", field="after")
     return position
 
 

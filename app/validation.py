@@ -1,6 +1,6 @@
-"""Checks of user input shared by the services; each raises `ValidationFailed` naming the field."""
+"""Checks of user input shared by the services; each raises `ValidationFailed` naming the
+service's argument it checks (`field`)."""
 
-from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
@@ -8,12 +8,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.errors import ValidationFailed
 
-Field = Sequence[str]
-
 _KNOWN_TIME_ZONES = frozenset(available_timezones())
 
 
-def time_zone(value: str, field: Field) -> str:
+def time_zone(value: str, field: str) -> str:
     """An IANA zone name, e.g. "America/New_York"."""
     if value not in _KNOWN_TIME_ZONES:
         raise ValidationFailed(f"Unknown time zone {value!r}; use an IANA name such as "
@@ -21,14 +19,14 @@ def time_zone(value: str, field: Field) -> str:
     return value
 
 
-def zone(value: str, field: Field) -> ZoneInfo:
+def zone(value: str, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(time_zone(value, field))
     except ZoneInfoNotFoundError as error:  # listed but without data: treat as unknown
         raise ValidationFailed(f"Unknown time zone {value!r}.", field=field) from error
 
 
-def email(value: str, field: Field) -> str:
+def email(value: str, field: str) -> str:
     """A syntactically valid address, normalised (the domain lower-cased)."""
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
@@ -36,7 +34,7 @@ def email(value: str, field: Field) -> str:
         raise ValidationFailed(f"Invalid email address: {error}", field=field) from error
 
 
-def required_text(value: str, field: Field, *, max_length: int = 200) -> str:
+def required_text(value: str, field: str, *, max_length: int = 200) -> str:
     stripped = value.strip()
     if not stripped:
         raise ValidationFailed("This field is required and cannot be blank.", field=field)
@@ -45,7 +43,7 @@ def required_text(value: str, field: Field, *, max_length: int = 200) -> str:
     return stripped
 
 
-def optional_text(value: str | None, field: Field, *, max_length: int = 2000) -> str | None:
+def optional_text(value: str | None, field: str, *, max_length: int = 2000) -> str | None:
     if value is None:
         return None
     stripped = value.strip()
@@ -54,7 +52,7 @@ def optional_text(value: str | None, field: Field, *, max_length: int = 2000) ->
     return stripped or None
 
 
-def int_between(value: int, low: int, high: int, field: Field) -> int:
+def int_between(value: int, low: int, high: int, field: str) -> int:
     if not low <= value <= high:
         raise ValidationFailed(f"Must be between {low} and {high}.", field=field)
     return value
@@ -65,7 +63,7 @@ def int_between(value: int, low: int, high: int, field: Field) -> int:
 _CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies) - {"XTS", "XXX"}
 
 
-def currency_code(value: str, field: Field) -> str:
+def currency_code(value: str, field: str) -> str:
     """A current ISO-4217 alphabetic code such as "USD"."""
     code = value.strip().upper()
     if code not in _CURRENCY_CODES:
@@ -74,7 +72,7 @@ def currency_code(value: str, field: Field) -> str:
     return code
 
 
-def password(value: str, field: Field) -> str:
+def password(value: str, field: str) -> str:
     if len(value) < 8:
         raise ValidationFailed("Passwords need at least 8 characters.", field=field)
     if len(value) > 256:

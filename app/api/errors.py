@@ -1,7 +1,7 @@
 """How errors reach clients: userErrors on payloads, codes on top-level errors, masking."""
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 import strawberry
@@ -37,19 +37,47 @@ class UserErrorType:
     )
 
     @classmethod
-    def from_error(cls, error: UserError) -> "UserErrorType":
-        return cls(code=error.code, message=error.message, field=error.field)
+    def from_error(
+        cls, error: UserError, info: Info, fields: Mapping[str, Sequence[str]] | None = None
+    ) -> "UserErrorType":
+        """The refusal as the mutation resolved by `info` reports it; see `input_path`."""
+        return cls(code=error.code, message=error.message,
+                   field=input_path(info, error.field, fields))
+
+
+def input_path(
+    info: Info, argument: str | None, fields: Mapping[str, Sequence[str]] | None = None
+) -> list[str] | None:
+    """The path of the mutation's input that a refusal's `argument` came from.
+
+    Domain errors name the service's own argument (e.g. "slot_id"), not the API's shape;
+    this is the one place that turns them into input paths. By convention the service's
+    argument is the mutation's, in snake case: under a mutation's one `input` object,
+    "start_time" is ["input", "startTime"]; among direct arguments (`deleteTimeOff(id:)`),
+    "id" would be ["id"]. `fields` holds the mutation's exceptions, argument -> path, e.g.
+    {"slot_id": ["input", "timeSlotId"]} or, for `deleteTimeOff`, {"time_off_id": ["id"]}.
+    """
+    if argument is None:
+        return None
+    if fields and argument in fields:
+        return list(fields[argument])
+    name = info.schema.config.name_converter.apply_naming_config(argument)  # camelCase
+    return ["input", name] if info.get_argument_definition("input") is not None else [name]
 
 
 async def run_mutation(
     info: Info,
     payload_type: Callable[..., Payload],
     action: Callable[[AsyncSession, Principal], Awaitable[Payload]],
+    *,
+    fields: Mapping[str, Sequence[str]] | None = None,
 ) -> Payload:
     """Runs `action` in one transaction of the caller's organization.
 
     A business-rule refusal rolls the whole transaction back and comes back as
     the payload's `userErrors`; access errors propagate as top-level errors.
+    `fields` maps the service arguments whose input path breaks the convention
+    of `input_path`, for the refusals' `field`.
     """
     context = info.context
     context.require_authentication()
@@ -60,7 +88,7 @@ async def run_mutation(
             # In the mutation's own transaction: one connection and transaction, not two.
             return await action(session, await context.principal(session))
     except UserError as error:
-        return payload_type(user_errors=[UserErrorType.from_error(error)])
+        return payload_type(user_errors=[UserErrorType.from_error(error, info, fields)])
 
 
 def _is_unexpected(error: GraphQLError) -> bool:

@@ -29,8 +29,9 @@ def parse(global_id: str) -> tuple[str, int] | None:
     return type_name, value
 
 
-def decode(global_id: str, type_name: str, *, field: list[str] | None = None) -> int:
-    """The primary key of an ID that must name a `type_name`; anything else is NOT_FOUND."""
+def decode(global_id: str, type_name: str, *, field: str | None = None) -> int:
+    """The primary key of an ID that must name a `type_name`; anything else is NOT_FOUND,
+    naming `field`: the service argument the key is for, as a service's own refusal would."""
     parsed = parse(global_id)
     if parsed is None or parsed[0] != type_name:
         raise NotFound(f"No {type_name} with ID {global_id!r}.", field=field)

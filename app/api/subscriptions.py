@@ -30,7 +30,7 @@ class Subscription:
     ) -> AsyncGenerator[TimeSlotType, None]:
         context = info.context
         principal = await context.principal()  # every role may watch any professional's slots
-        field = ["professionalIds"]
+        field = "professional_ids"
         if not 0 < len(professional_ids) <= MAX_PROFESSIONALS:
             raise ValidationFailed(f"Name 1 to {MAX_PROFESSIONALS} professionals.", field=field)
         wanted = {ids.decode(global_id, "Professional", field=field)

@@ -53,15 +53,14 @@ async def book_time_slot(
     async def perform() -> AppointmentChange:
         parties = await repository.load_booking_parties(session, slot_id, client_id)
         if parties is None:
-            raise NotFound("No such time slot.", field=["input", "timeSlotId"])
+            raise NotFound("No such time slot.", field="slot_id")
         slot, professional, *_ = parties  # `parties` keeps the rest in the session
         await _check_may_book(session, principal, professional, client_id)
         organization = await organizations.get_current(session)
-        check_booking_window(principal, organization, slot.starts_at, now,
-                              field=["input", "timeSlotId"])
+        check_booking_window(principal, organization, slot.starts_at, now, field="slot_id")
         if student_id is not None:
             await _check_student(session, student_id, client_id)
-        await take_slot(session, slot.id, field=["input", "timeSlotId"])
+        await take_slot(session, slot.id, field="slot_id")
         appointment = Appointment(
             professional_id=professional.id,
             client_id=client_id,
@@ -73,7 +72,7 @@ async def book_time_slot(
             credit_cost=professional.credit_cost,
             refundable_until=refundable_until(slot.starts_at,
                                               organization.cancellation_policy_hours),
-            notes=validation.optional_text(notes, ["input", "notes"]),
+            notes=validation.optional_text(notes, "notes"),
             booked_at=now,
         )
         session.add(appointment)
@@ -102,20 +101,21 @@ async def _check_may_book(
         raise Forbidden("A professional books clients into their own slots only.")
     client = await people.get_user(session, client_id)
     if client is None:
-        raise NotFound("No such client.", field=["input", "clientId"])
+        raise NotFound("No such client.", field="client_id")
     if client.role is not Role.CLIENT or not client.active:
         raise ValidationFailed("Appointments are booked for active CLIENT users.",
-                               field=["input", "clientId"])
+                               field="client_id")
     if not professional.active:
-        raise SlotUnavailable("This professional is not taking bookings.",
-                              field=["input", "timeSlotId"])
+        raise SlotUnavailable("This professional is not taking bookings.", field="slot_id")
 
 
 def check_booking_window(
     principal: Principal, organization: Organization, starts_at: datetime, now: datetime,
-    *, field: list[str],
+    *, field: str,
 ) -> None:
-    """Inside the booking window and the minimum notice; STAFF and ADMIN may skip the notice."""
+    """Inside the booking window and the minimum notice; STAFF and ADMIN may skip the notice.
+
+    `field` is the caller's argument that named the slot, for the refusals."""
     if starts_at <= now:
         raise OutsideBookingWindow("This slot has already started.", field=field)
     if starts_at > now + timedelta(days=organization.booking_window_days):
@@ -133,10 +133,10 @@ def check_booking_window(
 async def _check_student(session: AsyncSession, student_id: int, client_id: int) -> None:
     student = await people.get_student(session, student_id)
     if student is None or student.guardian_id != client_id:
-        raise NotFound("No such student of this client.", field=["input", "studentId"])
+        raise NotFound("No such student of this client.", field="student_id")
 
 
 async def _flush_appointment(session: AsyncSession) -> None:
     # Backstop of the guarded slot update: one live appointment per slot.
     await flush_or_raise(session, {"appointments_live_slot_key": SlotUnavailable(
-        "This slot is no longer available.", field=["input", "timeSlotId"])})
+        "This slot is no longer available.", field="slot_id")})

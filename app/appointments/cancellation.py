@@ -42,7 +42,7 @@ async def cancel_appointment(
         posting = await _cancel(
             session, appointment, decide_cancellation(appointment, principal.role, now), now,
             cancelled_by_id=principal.user_id,
-            reason=validation.optional_text(reason, ["input", "reason"], max_length=500),
+            reason=validation.optional_text(reason, "reason", max_length=500),
             event=messages.Event.CANCELLED,
         )
         return change(appointment, posting)
@@ -87,7 +87,7 @@ async def _cancel(
 ) -> Posting | None:
     if not decision.allowed:
         raise InvalidStateTransition(decision.reason or "This appointment cannot be cancelled.",
-                                     field=["input", "appointmentId"])
+                                     field="appointment_id")
     appointment.state = AppointmentState.CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by_id = cancelled_by_id

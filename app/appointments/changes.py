@@ -42,5 +42,5 @@ async def lock_visible(
     """Locks an appointment for a change; one the principal may not see is NOT_FOUND."""
     appointment = await repository.lock(session, appointment_id)
     if appointment is None or not await can_see(session, principal, appointment):
-        raise NotFound("No such appointment.", field=["input", "appointmentId"])
+        raise NotFound("No such appointment.", field="appointment_id")
     return appointment

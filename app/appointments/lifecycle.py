@@ -67,19 +67,19 @@ async def _transition(
     if appointment.state not in allowed_from:
         raise InvalidStateTransition(
             f"Cannot {action.value} a {appointment.state.value} appointment.",
-            field=["input", "appointmentId"],
+            field="appointment_id",
         )
     if action in (Action.EXECUTE, Action.MARK_NO_SHOW) and now < appointment.starts_at:
         raise InvalidStateTransition(
             f"Cannot {action.value} an appointment before its start time.",
-            field=["input", "appointmentId"],
+            field="appointment_id",
         )
     if action is Action.CONFIRM and now >= appointment.starts_at:
         # docs/rules.md: appointments: unconfirmed at its start, a booking expires (the job cancels it with
         # a full refund), whether or not the job has run yet.
         raise InvalidStateTransition(
             "This booking was not confirmed before its start time; it expires instead.",
-            field=["input", "appointmentId"],
+            field="appointment_id",
         )
     appointment.state = target
     return appointment
@@ -89,7 +89,7 @@ async def _apply_notes(
     session: AsyncSession, principal: Principal, appointment: Appointment, notes: str | None
 ) -> None:
     """An action's notes: private notes when the professional or ADMIN acts, else shared notes."""
-    text = validation.optional_text(notes, ["input", "notes"])
+    text = validation.optional_text(notes, "notes")
     if text is not None:
         professional = await people.get_professional(session, appointment.professional_id)
         if can_see_private_notes(principal, professional):

@@ -28,7 +28,7 @@ async def get_appointment(
     principal: Principal,
     appointment_id: int,
     *,
-    field: list[str] | None = None,
+    field: str | None = None,
 ) -> Appointment:
     """Gets an appointment the principal may see; anything else is NOT_FOUND."""
     appointment = await repository.get(session, appointment_id)
@@ -66,7 +66,7 @@ def appointments_query(
 ) -> Select:
     """The appointments the principal may see, filtered; paged by the caller."""
     if starts_from and starts_before and starts_before <= starts_from:
-        raise ValidationFailed("`to` must come after `from`.", field=["filter", "to"])
+        raise ValidationFailed("`to` must come after `from`.", field="starts_before")
     return repository.appointments_query(
         session, principal, professional_id=professional_id, client_id=client_id, states=states,
         starts_from=starts_from, starts_before=starts_before,
@@ -98,10 +98,10 @@ async def _check_filter_targets(
     # is NOT_FOUND, as that ID is everywhere else, rather than an empty list.
     if professional_id is not None and await people.get_professional(
             session, professional_id) is None:
-        raise NotFound("No such professional.", field=["filter", "professionalId"])
+        raise NotFound("No such professional.", field="professional_id")
     if client_id is not None and await people.get_visible_user(
             session, principal, client_id) is None:
-        raise NotFound("No such client.", field=["filter", "clientId"])
+        raise NotFound("No such client.", field="client_id")
 
 
 def cancellation_preview(

@@ -51,19 +51,19 @@ async def reschedule_appointment(
         if appointment.state not in allowed_from:
             raise InvalidStateTransition(
                 f"Cannot reschedule a {appointment.state.value} appointment.",
-                field=["input", "appointmentId"],
+                field="appointment_id",
             )
         if now >= appointment.starts_at:
             raise InvalidStateTransition(
                 "An appointment that has started cannot be moved.",
-                field=["input", "appointmentId"],
+                field="appointment_id",
             )
         if principal.role is Role.CLIENT and now > appointment.refundable_until:
             raise InvalidStateTransition(
                 "Clients may reschedule only until refundableUntil.",
-                field=["input", "appointmentId"],
+                field="appointment_id",
             )
-        field = ["input", "newTimeSlotId"]
+        field = "new_slot_id"
         new_slot = await scheduling.get_slot(session, new_slot_id)
         if new_slot is None:
             raise NotFound("No such time slot.", field=field)
@@ -117,5 +117,5 @@ async def _settle_price_change(
         raise InsufficientCredits(
             f"Not enough credits: the price is now {professional.credit_cost} credits, "
             f"{professional.credit_cost - old_cost} more than the {old_cost} paid.",
-            field=["input", "newTimeSlotId"],
+            field="new_slot_id",
         ) from error

@@ -14,8 +14,9 @@ from app.scheduling import repository as scheduling
 from app.scheduling.models import BlockReason, TimeSlot, TimeSlotStatus
 
 
-async def take_slot(session: AsyncSession, slot_id: int, *, field: list[str]) -> TimeSlot:
-    """AVAILABLE -> BOOKED, by the guarded update; a slot taken meanwhile is SLOT_UNAVAILABLE."""
+async def take_slot(session: AsyncSession, slot_id: int, *, field: str) -> TimeSlot:
+    """AVAILABLE -> BOOKED, by the guarded update; a slot taken meanwhile is SLOT_UNAVAILABLE
+    (naming `field`, the caller's argument that named the slot)."""
     taken = await slot_events.announce_slot(session, await scheduling.set_slot_status(
         session, slot_id, status=TimeSlotStatus.BOOKED, block_reason=None,
         when_status_in=[TimeSlotStatus.AVAILABLE],

@@ -110,11 +110,11 @@ async def _lock_pending_purchase(session: AsyncSession, transaction_id: int) -> 
     # then sees a settled entry and is refused.
     entry = await repository.lock_transaction(session, transaction_id)
     if entry is None or entry.type is not TransactionType.PURCHASE:
-        raise NotFound("No such credit purchase.", field=["input", "transactionId"])
+        raise NotFound("No such credit purchase.", field="transaction_id")
     if entry.status is not PENDING:
         raise InvalidStateTransition(
             f"This purchase is already {entry.status.value}; it can be settled only once.",
-            field=["input", "transactionId"],
+            field="transaction_id",
         )
     return entry
 
@@ -145,7 +145,7 @@ async def adjust(
     )
     if amount > 0:
         return await _grant(session, entry, now=now, purchased=amount)
-    return await _take(session, entry, now=now, field=["input", "amount"])
+    return await _take(session, entry, now=now, field="amount")
 
 
 # ---- debits and refunds -----------------------------------------------------------
@@ -311,7 +311,7 @@ async def _grant(
 
 
 async def _take(
-    session: AsyncSession, entry: CreditTransaction, *, now: datetime, field: list[str] | None
+    session: AsyncSession, entry: CreditTransaction, *, now: datetime, field: str | None
 ) -> Posting:
     """Takes a COMPLETED entry's negative amount from the client's lots, earliest expiry first."""
     wanted = -entry.amount

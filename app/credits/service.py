@@ -46,7 +46,7 @@ async def get_balance(
         _check_may_see_credits(principal)
         balance = await repository.get_balance(session, principal.user_id)
         return balance or empty_balance(await people.get_user(session, principal.user_id))
-    user = await _visible_user(session, principal, user_id, field=["userId"])
+    user = await _visible_user(session, principal, user_id, field="user_id")
     return await repository.get_balance(session, user.id) or empty_balance(user)
 
 
@@ -86,7 +86,7 @@ async def list_transactions(
 ) -> pagination.Page[CreditTransaction]:
     """Gets one page of ledger entries, newest first."""
     if user_id is not None:
-        await _visible_user(session, principal, user_id, field=["userId"])
+        await _visible_user(session, principal, user_id, field="user_id")
     request = pagination.page_request(first, after, repository.TRANSACTION_SORT_KEY)
     statement = transactions_query(session, principal, user_id=user_id, types=types,
                                    statuses=statuses)
@@ -130,20 +130,18 @@ async def purchase_credits(
     async def perform() -> Posting:
         client = await _client(session, user_id)
         if status is TransactionStatus.FAILED:
-            raise ValidationFailed("A purchase starts COMPLETED or PENDING.",
-                                   field=["input", "status"])
+            raise ValidationFailed("A purchase starts COMPLETED or PENDING.", field="status")
         organization = await organizations.get_current(session)
         days = organization.credit_expiry_days
         posting = await ledger.purchase(
             session,
             user_id=client.id,
-            credits=validation.int_between(credits, 1, MAX_CREDITS, ["input", "credits"]),
+            credits=validation.int_between(credits, 1, MAX_CREDITS, "credits"),
             amount_paid_cents=validation.int_between(amount_paid_cents, 0, MAX_CENTS,
-                                                     ["input", "amountPaidCents"]),
-            currency=validation.currency_code(currency or organization.currency,
-                                              ["input", "currency"]),
+                                                     "amount_paid_cents"),
+            currency=validation.currency_code(currency or organization.currency, "currency"),
             payment_reference=validation.optional_text(
-                payment_reference, ["input", "paymentReference"], max_length=200
+                payment_reference, "payment_reference", max_length=200
             ),
             pending=status is TransactionStatus.PENDING,
             now=now,
@@ -171,7 +169,7 @@ async def complete_purchase(
     _check_may_settle(principal)
     if failure_reason is not None:
         raise ValidationFailed("A completed purchase has no failure reason.",
-                               field=["input", "failureReason"])
+                               field="failure_reason")
     return await ledger.complete_purchase(session, transaction_id=transaction_id,
                                           now=utc_now(now))
 
@@ -190,7 +188,7 @@ async def fail_purchase(
         session,
         transaction_id=transaction_id,
         now=utc_now(now),
-        failure_reason=validation.optional_text(failure_reason, ["input", "failureReason"],
+        failure_reason=validation.optional_text(failure_reason, "failure_reason",
                                                 max_length=500),
     )
 
@@ -215,15 +213,15 @@ async def adjust_credits(
         client = await _client(session, user_id)
         if amount == 0 or abs(amount) > MAX_CREDITS:
             raise ValidationFailed(f"Adjust by 1 to {MAX_CREDITS} credits, up or down.",
-                                   field=["input", "amount"])
+                                   field="amount")
         if expires_at is not None and (amount < 0 or expires_at <= now):
             raise ValidationFailed("Only added credits expire, and only in the future.",
-                                   field=["input", "expiresAt"])
+                                   field="expires_at")
         posting = await ledger.adjust(
             session,
             user_id=client.id,
             amount=amount,
-            reason=validation.required_text(reason, ["input", "reason"], max_length=500),
+            reason=validation.required_text(reason, "reason", max_length=500),
             expires_at=expires_at,
             now=now,
             created_by_id=principal.user_id,
@@ -250,7 +248,7 @@ def _check_may_settle(principal: Principal) -> None:
 
 
 async def _visible_user(
-    session: AsyncSession, principal: Principal, user_id: int | None, *, field: list[str]
+    session: AsyncSession, principal: Principal, user_id: int | None, *, field: str
 ) -> User:
     _check_may_see_credits(principal)
     user_id = principal.user_id if user_id is None else user_id
@@ -263,8 +261,8 @@ async def _visible_user(
 async def _client(session: AsyncSession, user_id: int) -> User:
     user = await people.get_user(session, user_id)
     if user is None:
-        raise NotFound("No such user.", field=["input", "userId"])
+        raise NotFound("No such user.", field="user_id")
     if user.role is not Role.CLIENT:
-        raise ValidationFailed("Only clients hold credits.", field=["input", "userId"])
+        raise ValidationFailed("Only clients hold credits.", field="user_id")
     return user
 

@@ -28,15 +28,15 @@ async def create(
     if not _SLUG.match(slug):
         raise ValidationFailed(
             "Slugs are 2-63 lower-case letters, digits or dashes, starting with a letter or digit.",
-            field=["slug"],
+            field="slug",
         )
     if await repository.find_by_slug(session, slug) is not None:
-        raise Conflict(f"An organization with slug {slug!r} already exists.", field=["slug"])
+        raise Conflict(f"An organization with slug {slug!r} already exists.", field="slug")
     organization = Organization(
         slug=slug,
-        name=validation.required_text(name, ["name"]),
-        time_zone=validation.time_zone(time_zone, ["timeZone"]),
-        currency=validation.currency_code(currency, ["currency"]),
+        name=validation.required_text(name, "name"),
+        time_zone=validation.time_zone(time_zone, "time_zone"),
+        currency=validation.currency_code(currency, "currency"),
     )
     session.add(organization)
     await session.flush()
@@ -62,37 +62,23 @@ async def update_settings(
 
 
 def _checked_setting(attribute: str, value: Any) -> Any:
-    field = ["input", _API_FIELDS[attribute]]
     if value is None and attribute != "credit_expiry_days":
-        raise ValidationFailed("Cannot be null.", field=field)
+        raise ValidationFailed("Cannot be null.", field=attribute)
     match attribute:
         case "name":
-            return validation.required_text(value, field)
+            return validation.required_text(value, attribute)
         case "time_zone":
-            return validation.time_zone(value, field)
+            return validation.time_zone(value, attribute)
         case "currency":
-            return validation.currency_code(value, field)
+            return validation.currency_code(value, attribute)
         case "reminder_lead_hours":
-            return _reminder_lead_hours(value, field)
+            return _reminder_lead_hours(value, attribute)
         case "credit_expiry_days" if value is None:
             return None
         case _:
             low, high = _BOUNDS[attribute]
-            return validation.int_between(value, low, high, field)
+            return validation.int_between(value, low, high, attribute)
 
-
-_API_FIELDS = {
-    "name": "name",
-    "time_zone": "timeZone",
-    "currency": "currency",
-    "booking_window_days": "bookingWindowDays",
-    "minimum_notice_minutes": "minimumNoticeMinutes",
-    "cancellation_policy_hours": "cancellationPolicyHours",
-    "pre_confirmation_ttl_hours": "preConfirmationTtlHours",
-    "default_session_minutes": "defaultSessionMinutes",
-    "credit_expiry_days": "creditExpiryDays",
-    "reminder_lead_hours": "reminderLeadHours",
-}
 
 # The same bounds as the table's CHECK constraints.
 _BOUNDS = {
@@ -105,7 +91,7 @@ _BOUNDS = {
 }
 
 
-def _reminder_lead_hours(hours: list[int], field: list[str]) -> list[int]:
+def _reminder_lead_hours(hours: list[int], field: str) -> list[int]:
     if len(hours) > 5:
         raise ValidationFailed("At most 5 reminder lead times.", field=field)
     for value in hours:

@@ -19,7 +19,7 @@ from app.people.models import Professional, Student, User
 
 
 async def get_user(
-    session: AsyncSession, principal: Principal, user_id: int, *, field: list[str] | None = None
+    session: AsyncSession, principal: Principal, user_id: int, *, field: str | None = None
 ) -> User:
     """Gets a user the principal may see; anything else is NOT_FOUND (naming `field`)."""
     user = await repository.get_visible_user(session, principal, user_id)
@@ -96,14 +96,14 @@ async def register_user(
 ) -> User:
     """Creates a user without a permission check: for the CLI, seeds and `create_user`."""
     user = User(
-        email=validation.email(email, ["input", "email"]),
-        first_name=validation.required_text(first_name, ["input", "firstName"]),
-        last_name=validation.required_text(last_name, ["input", "lastName"]),
+        email=validation.email(email, "email"),
+        first_name=validation.required_text(first_name, "first_name"),
+        last_name=validation.required_text(last_name, "last_name"),
         phone=_phone(phone),
         role=role,
         password_hash=None
         if password is None
-        else hash_password(validation.password(password, ["input", "password"])),
+        else hash_password(validation.password(password, "password")),
     )
     if await repository.find_user_by_email(session, user.email) is not None:
         raise _duplicate_email()
@@ -119,7 +119,7 @@ async def update_user(
 
     `changes` holds only the attributes given.
     """
-    user = await get_user(session, principal, user_id, field=["input", "id"])
+    user = await get_user(session, principal, user_id, field="user_id")
     # A value the user already has is no change: a form sent back whole needs no more
     # permission than the fields it really changes.
     changes = {attribute: value for attribute, value in changes.items()
@@ -135,7 +135,7 @@ async def update_user(
         raise Conflict(
             "This user has a professional profile, which needs the PROFESSIONAL role. "
             "To stop their bookings, deactivate the profile or the user instead.",
-            field=["input", "role"],
+            field="role",
         )
     if {"first_name", "last_name", "phone"} & changes.keys() and not _can_edit_contact(
         principal, user
@@ -154,26 +154,25 @@ def _can_edit_contact(principal: Principal, user: User) -> bool:
 
 
 def _checked_user_change(attribute: str, value: Any) -> Any:
-    field = ["input", {"first_name": "firstName", "last_name": "lastName"}.get(attribute, attribute)]
     if value is None:
-        raise ValidationFailed("Cannot be null.", field=field)
+        raise ValidationFailed("Cannot be null.", field=attribute)
     if attribute in ("first_name", "last_name"):
-        return validation.required_text(value, field)
+        return validation.required_text(value, attribute)
     if attribute == "phone":
         return _phone(value)
     return value  # role (an enum) and active (a bool) are already typed
 
 
 def _phone(value: str) -> str:
-    phone = validation.required_text(value, ["input", "phone"], max_length=40)
+    phone = validation.required_text(value, "phone", max_length=40)
     if not any(character.isdigit() for character in phone):
-        raise ValidationFailed("A phone number needs digits.", field=["input", "phone"])
+        raise ValidationFailed("A phone number needs digits.", field="phone")
     return phone
 
 
 def _duplicate_email() -> Conflict:
     return Conflict("A user with this email already exists in the organization.",
-                    field=["input", "email"])
+                    field="email")
 
 
 async def _flush_or_conflict(session: AsyncSession) -> None:
@@ -188,7 +187,7 @@ async def get_professional(
     principal: Principal,
     professional_id: int,
     *,
-    field: list[str] | None = None,
+    field: str | None = None,
 ) -> Professional:
     """Gets a professional profile; every role may see professionals."""
     professional = await repository.get_professional(session, professional_id)
@@ -234,12 +233,12 @@ async def create_professional(
     _check_may_edit_profile(principal, user_id, attributes)
     user = await repository.get_user(session, user_id)
     if user is None:
-        raise NotFound("No such user.", field=["input", "userId"])
+        raise NotFound("No such user.", field="user_id")
     if user.role is not Role.PROFESSIONAL:
         raise ValidationFailed("Only a user with the PROFESSIONAL role can have a profile.",
-                               field=["input", "userId"])
+                               field="user_id")
     if await repository.find_professional_by_user(session, user_id) is not None:
-        raise Conflict("This user already has a professional profile.", field=["input", "userId"])
+        raise Conflict("This user already has a professional profile.", field="user_id")
     organization = await organizations.get_current(session)
     professional = Professional(
         user_id=user_id,
@@ -253,7 +252,7 @@ async def create_professional(
         setattr(professional, attribute, _checked_profile_change(attribute, value))
     session.add(professional)
     await flush_or_raise(session, {"professionals_organization_id_user_id_key": Conflict(
-        "This user already has a professional profile.", field=["input", "userId"])})
+        "This user already has a professional profile.", field="user_id")})
     return professional
 
 
@@ -262,7 +261,7 @@ async def update_professional(
 ) -> Professional:
     """Changes a professional profile; `changes` holds only the attributes given."""
     professional = await get_professional(
-        session, principal, professional_id, field=["input", "id"]
+        session, principal, professional_id, field="professional_id"
     )
     _check_may_edit_profile(principal, professional.user_id, changes)
     for attribute, value in changes.items():
@@ -283,29 +282,21 @@ def _check_may_edit_profile(
     raise Forbidden("You may not edit this professional profile.")
 
 
-_PROFILE_FIELDS = {
-    "license_number": "licenseNumber",
-    "time_zone": "timeZone",
-    "session_minutes": "sessionMinutes",
-    "buffer_minutes": "bufferMinutes",
-    "credit_cost": "creditCost",
-}
 _PROFILE_BOUNDS = {"session_minutes": (5, 720), "buffer_minutes": (0, 240), "credit_cost": (1, 1000)}
 
 
 def _checked_profile_change(attribute: str, value: Any) -> Any:
-    field = ["input", _PROFILE_FIELDS.get(attribute, attribute)]
     if attribute in ("title", "specialization", "license_number"):
-        return validation.optional_text(value, field, max_length=200)
+        return validation.optional_text(value, attribute, max_length=200)
     if attribute == "bio":
-        return validation.optional_text(value, field, max_length=5000)
+        return validation.optional_text(value, attribute, max_length=5000)
     if value is None:
-        raise ValidationFailed("Cannot be null.", field=field)
+        raise ValidationFailed("Cannot be null.", field=attribute)
     if attribute == "time_zone":
-        return validation.time_zone(value, field)
+        return validation.time_zone(value, attribute)
     if attribute in _PROFILE_BOUNDS:
         low, high = _PROFILE_BOUNDS[attribute]
-        return validation.int_between(value, low, high, field)
+        return validation.int_between(value, low, high, attribute)
     return value  # active
 
 
@@ -347,17 +338,17 @@ async def create_student(
         raise Forbidden("You may not add students to this guardian.")
     guardian = await repository.get_user(session, guardian_id)
     if guardian is None:
-        raise NotFound("No such guardian.", field=["input", "guardianId"])
+        raise NotFound("No such guardian.", field="guardian_id")
     if guardian.role is not Role.CLIENT:
         raise ValidationFailed("A student's guardian must be a CLIENT.",
-                               field=["input", "guardianId"])
+                               field="guardian_id")
     if date_of_birth is not None and date_of_birth > date.today():
         raise ValidationFailed("The date of birth is in the future.",
-                               field=["input", "dateOfBirth"])
+                               field="date_of_birth")
     student = Student(
         guardian_id=guardian_id,
-        first_name=validation.required_text(first_name, ["input", "firstName"]),
-        last_name=validation.required_text(last_name, ["input", "lastName"]),
+        first_name=validation.required_text(first_name, "first_name"),
+        last_name=validation.required_text(last_name, "last_name"),
         date_of_birth=date_of_birth,
     )
     session.add(student)

@@ -58,12 +58,12 @@ async def get_availability(
     range is listed, with no slots if none are bookable. Inactive professionals
     offer nothing. Every role may ask.
     """
-    check_date_range(first_day, last_day, MAX_SLOT_RANGE_DAYS, ["to"])
-    zone = None if time_zone is None else validation.zone(time_zone, ["timeZone"])
+    check_date_range(first_day, last_day, MAX_SLOT_RANGE_DAYS, "last_day")
+    zone = None if time_zone is None else validation.zone(time_zone, "time_zone")
     wanted = list(dict.fromkeys(professional_ids))  # unique, in the order asked
     if len(wanted) > MAX_PROFESSIONALS:
         raise ValidationFailed(
-            f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field=["professionalIds"]
+            f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field="professional_ids"
         )
     found = {
         professional.id: professional
@@ -71,7 +71,7 @@ async def get_availability(
     }
     if any(professional_id not in found for professional_id in wanted):
         # Another organization's professional looks exactly like a missing one.
-        raise NotFound("No such professional.", field=["professionalIds"])
+        raise NotFound("No such professional.", field="professional_ids")
     professionals = [found[professional_id] for professional_id in wanted]
 
     organization = await organizations.get_current(session)

@@ -47,12 +47,13 @@ def can_manage_schedule(principal: Principal, professional: Professional) -> boo
 
 
 async def get_managed_professional(
-    session: AsyncSession, principal: Principal, professional_id: int, field: list[str]
+    session: AsyncSession, principal: Principal, professional_id: int, field: str
 ) -> Professional:
     """The professional whose schedule the principal is about to change.
 
     A CLIENT is refused before any lookup; an ID from another organization is
-    NOT_FOUND (never FORBIDDEN, so nothing leaks).
+    NOT_FOUND (never FORBIDDEN, so nothing leaks), naming `field`: the caller's
+    argument that led to the professional.
     """
     if not (principal.is_staff_or_admin or principal.role is Role.PROFESSIONAL):
         raise Forbidden("Only STAFF, ADMIN or the professional may change a schedule.")
@@ -65,7 +66,7 @@ async def get_managed_professional(
 
 
 async def get_professional(
-    session: AsyncSession, professional_id: int, field: list[str] | None = None
+    session: AsyncSession, professional_id: int, field: str | None = None
 ) -> Professional:
     """Any professional of the organization (every role may see professionals)."""
     professional = await people.get_professional(session, professional_id)
@@ -78,7 +79,7 @@ async def get_professional(
 
 
 async def get_rule(session: AsyncSession, principal: Principal, rule_id: int, *,
-                   field: list[str] | None = None) -> AvailabilityRule:
+                   field: str | None = None) -> AvailabilityRule:
     """Gets an availability rule; working hours are visible to every role."""
     rule = await repository.get_rule(session, rule_id)
     if rule is None:
@@ -98,8 +99,7 @@ async def create_rule(
     effective_until: date | None = None,
 ) -> AvailabilityRule:
     """Adds weekly working hours; refused if they overlap another active rule."""
-    await get_managed_professional(session, principal, professional_id,
-                                   ["input", "professionalId"])
+    await get_managed_professional(session, principal, professional_id, "professional_id")
     rule = AvailabilityRule(
         professional_id=professional_id,
         weekday=weekday,
@@ -116,16 +116,6 @@ async def create_rule(
     return rule
 
 
-_RULE_FIELDS = {
-    "weekday": "weekday",
-    "start_time": "startTime",
-    "end_time": "endTime",
-    "effective_from": "effectiveFrom",
-    "effective_until": "effectiveUntil",
-    "active": "active",
-}
-
-
 async def update_rule(
     session: AsyncSession,
     principal: Principal,
@@ -139,14 +129,14 @@ async def update_rule(
     `changes` holds only the attributes given; null effective dates mean
     "open-ended". New hours get slots at the next generation.
     """
-    rule = await get_rule(session, principal, rule_id, field=["input", "id"])
+    rule = await get_rule(session, principal, rule_id, field="rule_id")
     professional = await get_managed_professional(session, principal, rule.professional_id,
-                                                  ["input", "id"])
+                                                  "rule_id")
     # The schedule lock comes before any row lock in every writer: no deadlocks.
     await repository.lock_schedule(session, professional.id)
     for attribute, value in changes.items():
         if value is None and attribute not in ("effective_from", "effective_until"):
-            raise ValidationFailed("Cannot be null.", field=["input", _RULE_FIELDS[attribute]])
+            raise ValidationFailed("Cannot be null.", field=attribute)
         setattr(rule, attribute, value)
     _check_rule(rule)
     await _flush_rule(session)
@@ -159,9 +149,9 @@ async def delete_rule(
     session: AsyncSession, principal: Principal, rule_id: int, *, now: datetime | None = None
 ) -> int:
     """Deletes a rule and its future AVAILABLE slots; booked and past slots stay."""
-    rule = await get_rule(session, principal, rule_id, field=["id"])
+    rule = await get_rule(session, principal, rule_id, field="rule_id")
     professional = await get_managed_professional(session, principal, rule.professional_id,
-                                                  ["id"])
+                                                  "rule_id")
     await repository.lock_schedule(session, professional.id)
     await _remove_unfit_slots(session, rule, professional, utc_now(now), keep_fitting=False)
     await session.delete(rule)
@@ -174,18 +164,18 @@ def _check_rule(rule: AvailabilityRule) -> None:
     if rule.end_time <= rule.start_time:
         raise ValidationFailed(
             "The end time must come after the start time (rules cannot cross midnight).",
-            field=["input", "endTime"],
+            field="end_time",
         )
     if (rule.effective_from is not None and rule.effective_until is not None
             and rule.effective_until < rule.effective_from):
         raise ValidationFailed("effectiveUntil must not be before effectiveFrom.",
-                               field=["input", "effectiveUntil"])
+                               field="effective_until")
 
 
 async def _flush_rule(session: AsyncSession) -> None:
     await flush_or_raise(session, {"availability_rules_no_overlap": OverlappingAvailability(
         "These hours overlap another active rule of this professional on the same weekday "
-        "and dates.", field=["input", "startTime"])})
+        "and dates.", field="start_time")})
 
 
 async def _remove_unfit_slots(
@@ -231,7 +221,7 @@ class CreatedTimeOff:
 
 
 async def get_time_off(session: AsyncSession, principal: Principal, time_off_id: int, *,
-                       field: list[str] | None = None) -> TimeOff:
+                       field: str | None = None) -> TimeOff:
     """Gets a time off; every role may see when a professional is away."""
     time_off = await repository.get_time_off(session, time_off_id)
     if time_off is None:
@@ -250,14 +240,14 @@ async def create_time_off(
 ) -> CreatedTimeOff:
     """Records time off and BLOCKs the AVAILABLE slots that overlap it."""
     professional = await get_managed_professional(session, principal, professional_id,
-                                                  ["input", "professionalId"])
+                                                  "professional_id")
     if ends_at <= starts_at:
-        raise ValidationFailed("The end must come after the start.", field=["input", "endsAt"])
+        raise ValidationFailed("The end must come after the start.", field="ends_at")
     time_off = TimeOff(
         professional_id=professional.id,
         starts_at=starts_at,
         ends_at=ends_at,
-        reason=validation.optional_text(reason, ["input", "reason"], max_length=500),
+        reason=validation.optional_text(reason, "reason", max_length=500),
     )
     await repository.lock_schedule(session, professional.id)
     session.add(time_off)
@@ -276,9 +266,9 @@ async def delete_time_off(session: AsyncSession, principal: Principal, time_off_
     Only slots BLOCKED because of time off, and not covered by another time
     off, are freed; slots blocked by hand stay blocked.
     """
-    time_off = await get_time_off(session, principal, time_off_id, field=["id"])
+    time_off = await get_time_off(session, principal, time_off_id, field="time_off_id")
     professional = await get_managed_professional(session, principal, time_off.professional_id,
-                                                  ["id"])
+                                                  "time_off_id")
     await repository.lock_schedule(session, professional.id)
     await session.delete(time_off)
     await session.flush()
@@ -316,8 +306,8 @@ async def generate_time_slots(
     Idempotent: returns how many slots were created (0 when run again).
     """
     professional = await get_managed_professional(session, principal, professional_id,
-                                                  ["input", "professionalId"])
-    check_date_range(first_day, last_day, MAX_GENERATION_DAYS, ["input", "to"])
+                                                  "professional_id")
+    check_date_range(first_day, last_day, MAX_GENERATION_DAYS, "last_day")
     return await fill_time_slots(session, professional, first_day, last_day, now=now)
 
 
@@ -371,7 +361,7 @@ async def list_time_slots(
 ) -> list[TimeSlot]:
     """Slots of one professional overlapping [starts, ends), any status unless filtered."""
     check_instant_range(starts, ends, MAX_SLOT_RANGE_DAYS)
-    await get_professional(session, professional_id, ["professionalId"])
+    await get_professional(session, professional_id, "professional_id")
     return await repository.get_slots_of_professional(session, professional_id, starts, ends,
                                                       status)
 
@@ -386,7 +376,7 @@ async def block_time_slot(session: AsyncSession, principal: Principal, slot_id: 
     ))
     if blocked is None:
         raise Conflict("A booked slot cannot be blocked; cancel its appointment first.",
-                       field=["id"])
+                       field="slot_id")
     return blocked
 
 
@@ -397,13 +387,13 @@ async def unblock_time_slot(
     slot = await _managed_slot(session, principal, slot_id)
     if await repository.overlaps_time_off(session, slot):
         raise Conflict("The slot lies inside a time off; delete the time off instead.",
-                       field=["id"])
+                       field="slot_id")
     unblocked = await events.announce_slot(session, await repository.set_slot_status(
         session, slot.id, status=TimeSlotStatus.AVAILABLE, block_reason=None,
         when_status_in=[TimeSlotStatus.BLOCKED, TimeSlotStatus.AVAILABLE],
     ))
     if unblocked is None:
-        raise Conflict("A booked slot cannot be unblocked.", field=["id"])
+        raise Conflict("A booked slot cannot be unblocked.", field="slot_id")
     return unblocked
 
 
@@ -412,8 +402,8 @@ async def _managed_slot(session: AsyncSession, principal: Principal, slot_id: in
         raise Forbidden("Only STAFF, ADMIN or the professional may block or unblock slots.")
     slot = await repository.get_slot(session, slot_id)
     if slot is None:
-        raise NotFound("No such time slot.", field=["id"])
-    await get_managed_professional(session, principal, slot.professional_id, ["id"])
+        raise NotFound("No such time slot.", field="slot_id")
+    await get_managed_professional(session, principal, slot.professional_id, "slot_id")
     await repository.lock_schedule(session, slot.professional_id)
     return slot
 
@@ -421,8 +411,9 @@ async def _managed_slot(session: AsyncSession, principal: Principal, slot_id: in
 # ---- shared checks ----------------------------------------------------------
 
 
-def check_date_range(first_day: date, last_day: date, max_days: int, field: list[str]) -> None:
-    """An inclusive range of dates, `max_days` long at most."""
+def check_date_range(first_day: date, last_day: date, max_days: int, field: str) -> None:
+    """An inclusive range of dates, `max_days` long at most; a refusal names `field`, the
+    caller's argument that holds `last_day`."""
     if last_day < first_day:
         raise ValidationFailed("`to` must not be before `from`.", field=field)
     if (last_day - first_day).days + 1 > max_days:
@@ -432,7 +423,7 @@ def check_date_range(first_day: date, last_day: date, max_days: int, field: list
 def check_instant_range(starts: datetime, ends: datetime, max_days: int) -> None:
     """A half-open range of instants, `max_days` long at most."""
     if ends <= starts:
-        raise ValidationFailed("`to` must come after `from`.", field=["to"])
+        raise ValidationFailed("`to` must come after `from`.", field="ends")
     if ends - starts > timedelta(days=max_days):
-        raise ValidationFailed(f"The range may span at most {max_days} days.", field=["to"])
+        raise ValidationFailed(f"The range may span at most {max_days} days.", field="ends")
 

@@ -107,6 +107,6 @@ class AppointmentPayload:
     )
 
 
-def optional_id(global_id: str | None, type_name: str, field: list[str]) -> int | None:
+def optional_id(global_id: str | None, type_name: str, field: str) -> int | None:
     """The primary key behind an ID the client may leave out (a filter's, a booking's)."""
     return None if global_id is None else ids.decode(global_id, type_name, field=field)

@@ -43,15 +43,16 @@ class Mutation:
         async def action(session, principal):
             change = await booking.book_time_slot(
                 session, principal,
-                slot_id=ids.decode(input.time_slot_id, "TimeSlot", field=["input", "timeSlotId"]),
-                client_id=optional_id(input.client_id, "User", ["input", "clientId"]),
-                student_id=optional_id(input.student_id, "Student", ["input", "studentId"]),
+                slot_id=ids.decode(input.time_slot_id, "TimeSlot", field="slot_id"),
+                client_id=optional_id(input.client_id, "User", "client_id"),
+                student_id=optional_id(input.student_id, "Student", "student_id"),
                 notes=input.notes,
                 idempotency_key=input.idempotency_key,
             )
             return _payload(BookTimeSlotPayload, change, principal)
 
-        return await run_mutation(info, BookTimeSlotPayload, action)
+        return await run_mutation(info, BookTimeSlotPayload, action,
+                                  fields={"slot_id": ["input", "timeSlotId"]})
 
     @strawberry.mutation(description="PRE_CONFIRMED -> CONFIRMED, before the start time (an "
                                      "unconfirmed booking expires at its start).")
@@ -81,13 +82,13 @@ class Mutation:
         async def action(session, principal):
             change = await rescheduling.reschedule_appointment(
                 session, principal, _appointment_pk(input.appointment_id),
-                new_slot_id=ids.decode(input.new_time_slot_id, "TimeSlot",
-                                       field=["input", "newTimeSlotId"]),
+                new_slot_id=ids.decode(input.new_time_slot_id, "TimeSlot", field="new_slot_id"),
                 idempotency_key=input.idempotency_key,
             )
             return _payload(AppointmentPayload, change, principal)
 
-        return await run_mutation(info, AppointmentPayload, action)
+        return await run_mutation(info, AppointmentPayload, action,
+                                  fields={"new_slot_id": ["input", "newTimeSlotId"]})
 
     @strawberry.mutation(description="CONFIRMED -> EXECUTED, after the start time.")
     async def execute_appointment(
@@ -101,7 +102,7 @@ class Mutation:
 
 
 def _appointment_pk(global_id: str) -> int:
-    return ids.decode(global_id, "Appointment", field=["input", "appointmentId"])
+    return ids.decode(global_id, "Appointment", field="appointment_id")
 
 
 async def _act(info: Info, input: AppointmentActionInput, transition) -> AppointmentPayload:

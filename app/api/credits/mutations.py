@@ -23,7 +23,7 @@ class Mutation:
     ) -> CreditTransactionPayload:
         async def action(session, principal):
             user_pk = (None if input.user_id is None
-                       else ids.decode(input.user_id, "User", field=["input", "userId"]))
+                       else ids.decode(input.user_id, "User", field="user_id"))
             posting = await service.purchase_credits(
                 session,
                 principal,
@@ -45,7 +45,7 @@ class Mutation:
     ) -> CreditTransactionPayload:
         async def action(session, principal):
             transaction_pk = ids.decode(input.transaction_id, "CreditTransaction",
-                                        field=["input", "transactionId"])
+                                        field="transaction_id")
             posting = await service.complete_purchase(session, principal, transaction_pk,
                                                       failure_reason=input.failure_reason)
             return CreditTransactionPayload.from_posting(posting)
@@ -58,7 +58,7 @@ class Mutation:
     ) -> CreditTransactionPayload:
         async def action(session, principal):
             transaction_pk = ids.decode(input.transaction_id, "CreditTransaction",
-                                        field=["input", "transactionId"])
+                                        field="transaction_id")
             posting = await service.fail_purchase(session, principal, transaction_pk,
                                                   failure_reason=input.failure_reason)
             return CreditTransactionPayload.from_posting(posting)
@@ -70,7 +70,7 @@ class Mutation:
         self, info: Info, input: AdjustCreditsInput
     ) -> CreditTransactionPayload:
         async def action(session, principal):
-            user_pk = ids.decode(input.user_id, "User", field=["input", "userId"])
+            user_pk = ids.decode(input.user_id, "User", field="user_id")
             posting = await service.adjust_credits(
                 session,
                 principal,

@@ -62,7 +62,7 @@ class Query:
         self, info: Info, user_id: strawberry.ID | None = None
     ) -> CreditBalanceType:
         principal = await info.context.principal()
-        user_pk = None if user_id is None else ids.decode(user_id, "User", field=["userId"])
+        user_pk = None if user_id is None else ids.decode(user_id, "User", field="user_id")
         async with info.context.reading() as session:
             balance = await service.get_balance(session, principal, user_pk)
         return CreditBalanceType.from_model(balance)
@@ -79,7 +79,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[CreditTransactionType]:
         principal = await info.context.principal()
-        user_pk = None if user_id is None else ids.decode(user_id, "User", field=["userId"])
+        user_pk = None if user_id is None else ids.decode(user_id, "User", field="user_id")
         async with info.context.reading() as session:
             page = await service.list_transactions(session, principal, user_id=user_pk, types=types,
                                                    statuses=statuses, first=first, after=after)

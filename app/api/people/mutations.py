@@ -44,7 +44,7 @@ class Mutation:
                                        window_seconds=settings.login_throttle_seconds),
             )
         except UserError as error:
-            return LoginPayload(user_errors=[UserErrorType.from_error(error)])
+            return LoginPayload(user_errors=[UserErrorType.from_error(error, info)])
         # The payload's user (their balance, students...) is shown as they see themselves.
         await info.context.act_as(logged_in.token)
         return LoginPayload(token=logged_in.token, user=UserType.from_model(logged_in.user))
@@ -69,11 +69,11 @@ class Mutation:
     @strawberry.mutation(description="Edit names and phone; ADMIN also changes role and active.")
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
         async def action(session, principal):
-            user_id = ids.decode(input.id, "User", field=["input", "id"])
+            user_id = ids.decode(input.id, "User", field="user_id")
             user = await service.update_user(session, principal, user_id, given_changes(input))
             return UserPayload(user=UserType.from_model(user))
 
-        return await run_mutation(info, UserPayload, action)
+        return await run_mutation(info, UserPayload, action, fields={"user_id": ["input", "id"]})
 
     @strawberry.mutation(description="Add a student to a CLIENT guardian.")
     async def create_student(self, info: Info, input: CreateStudentInput) -> StudentPayload:
@@ -81,7 +81,7 @@ class Mutation:
             guardian_id = (
                 None
                 if input.guardian_id is None
-                else ids.decode(input.guardian_id, "User", field=["input", "guardianId"])
+                else ids.decode(input.guardian_id, "User", field="guardian_id")
             )
             student = await service.create_student(
                 session,
@@ -100,7 +100,7 @@ class Mutation:
         self, info: Info, input: CreateProfessionalInput
     ) -> ProfessionalPayload:
         async def action(session, principal):
-            user_id = ids.decode(input.user_id, "User", field=["input", "userId"])
+            user_id = ids.decode(input.user_id, "User", field="user_id")
             professional = await service.create_professional(
                 session, principal, user_id, given_changes(input, exclude=("user_id",))
             )
@@ -113,10 +113,11 @@ class Mutation:
         self, info: Info, input: UpdateProfessionalInput
     ) -> ProfessionalPayload:
         async def action(session, principal):
-            professional_id = ids.decode(input.id, "Professional", field=["input", "id"])
+            professional_id = ids.decode(input.id, "Professional", field="professional_id")
             professional = await service.update_professional(
                 session, principal, professional_id, given_changes(input)
             )
             return ProfessionalPayload(professional=ProfessionalType.from_model(professional))
 
-        return await run_mutation(info, ProfessionalPayload, action)
+        return await run_mutation(info, ProfessionalPayload, action,
+                                  fields={"professional_id": ["input", "id"]})

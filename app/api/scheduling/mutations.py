@@ -31,7 +31,7 @@ class Mutation:
     ) -> AvailabilityRulePayload:
         async def action(session, principal):
             professional_id = ids.decode(
-                input.professional_id, "Professional", field=["input", "professionalId"]
+                input.professional_id, "Professional", field="professional_id"
             )
             rule = await service.create_rule(
                 session,
@@ -54,26 +54,27 @@ class Mutation:
         self, info: Info, input: UpdateAvailabilityRuleInput
     ) -> AvailabilityRulePayload:
         async def action(session, principal):
-            rule_id = ids.decode(input.id, "AvailabilityRule", field=["input", "id"])
+            rule_id = ids.decode(input.id, "AvailabilityRule", field="rule_id")
             rule = await service.update_rule(session, principal, rule_id, given_changes(input))
             return AvailabilityRulePayload(availability_rule=AvailabilityRuleType.from_model(rule))
 
-        return await run_mutation(info, AvailabilityRulePayload, action)
+        return await run_mutation(info, AvailabilityRulePayload, action,
+                                  fields={"rule_id": ["input", "id"]})
 
     @strawberry.mutation(description="Delete a rule and its future AVAILABLE slots.")
     async def delete_availability_rule(self, info: Info, id: strawberry.ID) -> DeletePayload:
         async def action(session, principal):
-            rule_id = ids.decode(id, "AvailabilityRule", field=["id"])
+            rule_id = ids.decode(id, "AvailabilityRule", field="rule_id")
             await service.delete_rule(session, principal, rule_id)
             return DeletePayload(deleted_id=id)
 
-        return await run_mutation(info, DeletePayload, action)
+        return await run_mutation(info, DeletePayload, action, fields={"rule_id": ["id"]})
 
     @strawberry.mutation(description="Record time off; AVAILABLE slots inside it become BLOCKED.")
     async def create_time_off(self, info: Info, input: CreateTimeOffInput) -> TimeOffPayload:
         async def action(session, principal):
             professional_id = ids.decode(
-                input.professional_id, "Professional", field=["input", "professionalId"]
+                input.professional_id, "Professional", field="professional_id"
             )
             created = await service.create_time_off(
                 session,
@@ -95,11 +96,11 @@ class Mutation:
     )
     async def delete_time_off(self, info: Info, id: strawberry.ID) -> DeletePayload:
         async def action(session, principal):
-            time_off_id = ids.decode(id, "TimeOff", field=["id"])
+            time_off_id = ids.decode(id, "TimeOff", field="time_off_id")
             await service.delete_time_off(session, principal, time_off_id)
             return DeletePayload(deleted_id=id)
 
-        return await run_mutation(info, DeletePayload, action)
+        return await run_mutation(info, DeletePayload, action, fields={"time_off_id": ["id"]})
 
     @strawberry.mutation(
         description="Create the slots of a professional's rules on local dates from..to "
@@ -110,29 +111,30 @@ class Mutation:
     ) -> GenerateTimeSlotsPayload:
         async def action(session, principal):
             professional_id = ids.decode(
-                input.professional_id, "Professional", field=["input", "professionalId"]
+                input.professional_id, "Professional", field="professional_id"
             )
             created = await service.generate_time_slots(
                 session, principal, professional_id, input.from_, input.to
             )
             return GenerateTimeSlotsPayload(created_count=created)
 
-        return await run_mutation(info, GenerateTimeSlotsPayload, action)
+        return await run_mutation(info, GenerateTimeSlotsPayload, action,
+                                  fields={"last_day": ["input", "to"]})
 
     @strawberry.mutation(description="Take an AVAILABLE slot off offer.")
     async def block_time_slot(self, info: Info, id: strawberry.ID) -> TimeSlotPayload:
         async def action(session, principal):
-            slot_id = ids.decode(id, "TimeSlot", field=["id"])
+            slot_id = ids.decode(id, "TimeSlot", field="slot_id")
             slot = await service.block_time_slot(session, principal, slot_id)
             return TimeSlotPayload(time_slot=TimeSlotType.from_model(slot))
 
-        return await run_mutation(info, TimeSlotPayload, action)
+        return await run_mutation(info, TimeSlotPayload, action, fields={"slot_id": ["id"]})
 
     @strawberry.mutation(description="Offer a BLOCKED slot again (not while a time off covers it).")
     async def unblock_time_slot(self, info: Info, id: strawberry.ID) -> TimeSlotPayload:
         async def action(session, principal):
-            slot_id = ids.decode(id, "TimeSlot", field=["id"])
+            slot_id = ids.decode(id, "TimeSlot", field="slot_id")
             slot = await service.unblock_time_slot(session, principal, slot_id)
             return TimeSlotPayload(time_slot=TimeSlotType.from_model(slot))
 
-        return await run_mutation(info, TimeSlotPayload, action)
+        return await run_mutation(info, TimeSlotPayload, action, fields={"slot_id": ["id"]})

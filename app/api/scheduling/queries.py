@@ -91,7 +91,7 @@ class Query:
     ) -> list[ProfessionalAvailabilityType]:
         principal = await info.context.principal()
         pks = [
-            ids.decode(global_id, "Professional", field=["professionalIds"])
+            ids.decode(global_id, "Professional", field="professional_ids")
             for global_id in professional_ids
         ]
         async with info.context.reading() as session:
@@ -117,7 +117,7 @@ class Query:
         status: TimeSlotStatusType | None = None,
     ) -> list[TimeSlotType]:
         principal = await info.context.principal()
-        pk = ids.decode(professional_id, "Professional", field=["professionalId"])
+        pk = ids.decode(professional_id, "Professional", field="professional_id")
         async with info.context.reading() as session:
             slots = await service.list_time_slots(session, principal, pk, from_, to, status)
         return [TimeSlotType.from_model(slot) for slot in slots]
