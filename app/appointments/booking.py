@@ -134,6 +134,9 @@ async def _check_student(session: AsyncSession, student_id: int, client_id: int)
     student = await people.get_student(session, student_id)
     if student is None or student.guardian_id != client_id:
         raise NotFound("No such student of this client.", field="student_id")
+    if not student.active:
+        raise ValidationFailed("This student is deactivated and cannot be booked for.",
+                               field="student_id")
 
 
 async def _flush_appointment(session: AsyncSession) -> None:

@@ -43,3 +43,4 @@ class Student(TenantMixin, Base):
     first_name: Mapped[str]
     last_name: Mapped[str]
     date_of_birth: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(server_default="true")

@@ -354,3 +354,27 @@ async def create_student(
     session.add(student)
     await session.flush()
     return student
+
+
+async def update_student(
+    session: AsyncSession, principal: Principal, student_id: int, changes: Mapping[str, Any]
+) -> Student:
+    """Renames or (de)activates a student: their guardian, STAFF or ADMIN. A deactivated
+    student keeps their appointments but cannot be booked for.
+
+    `changes` holds only the attributes given (`first_name`, `last_name`, `date_of_birth`,
+    `active`).
+    """
+    student = await repository.get_student(session, student_id)
+    if student is None or not can_see_student(principal, student):
+        raise NotFound("No such student.", field="student_id")
+    for attribute, value in changes.items():
+        if attribute in ("first_name", "last_name"):
+            value = validation.required_text(value, attribute)
+        elif attribute == "date_of_birth" and value is not None and value > date.today():
+            raise ValidationFailed("The date of birth is in the future.", field=attribute)
+        elif attribute == "active" and value is None:
+            raise ValidationFailed("active is true or false.", field=attribute)
+        setattr(student, attribute, value)
+    await session.flush()
+    return student

@@ -265,5 +265,6 @@ async def test_generated_queries_answer_the_same_on_both_roads(api, reference, d
     for document in documents:
         for member in (busy_org.client, busy_org.staff):
             await _both(api, reference, document, as_=member)
-    # Many (a third here) go the whole fast road: invalid arguments and refusals are the rest.
-    assert len(roads.fast) - len(roads.handed_over) > DIFFERENTIAL_EXAMPLES // 2
+    # Many go the whole fast road (how many depends on the documents hypothesis draws from
+    # the schema, so the bar is a third): invalid arguments and refusals are the rest.
+    assert len(roads.fast) - len(roads.handed_over) > DIFFERENTIAL_EXAMPLES // 3

@@ -12,7 +12,7 @@ from app.auth import Role
 from app.credits import ledger
 from app.db import Database
 from app.people import service as people
-from app.people.models import Professional
+from app.people.models import Professional, Student
 from app.scheduling import service as scheduling
 from app.scheduling.models import Weekday
 from tests.appointments.support import add_slot
@@ -127,6 +127,15 @@ class World:
                 currency="USD", now=datetime.now(UTC), expires_at=None, pending=pending,
                 created_by_id=self.org.staff.user.id)
         return ids.encode("CreditTransaction", posting.transaction.id)
+
+    async def student(self, guardian: str = "client") -> str:
+        """A new student of `guardian`'s."""
+        async with self.db.transaction(self.org.id) as session:
+            student = Student(guardian_id=self.member(guardian).user.id, first_name="Kid",
+                              last_name="Other")
+            session.add(student)
+            await session.flush()
+        return ids.encode("Student", student.id)
 
     async def professional_user_without_profile(self) -> str:
         async with self.db.transaction(self.org.id) as session:

@@ -48,6 +48,7 @@ MUTATION_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "updateUser.input.id": ("UpdateUserInput", {"id": _ref("User"), "firstName": "X"}),
     "createStudent.input.guardianId": ("CreateStudentInput", {
         "guardianId": _ref("User"), "firstName": "A", "lastName": "B"}),
+    "updateStudent.input.id": ("UpdateStudentInput", {"id": _ref("Student"), "active": False}),
     "createProfessional.input.userId": ("CreateProfessionalInput", {
         "userId": _ref("UserWithoutProfile")}),
     "updateProfessional.input.id": ("UpdateProfessionalInput", {

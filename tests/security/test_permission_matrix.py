@@ -102,6 +102,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     "updateUser[deactivate another client]": row(OK, FORBIDDEN, NOT_FOUND, NOT_FOUND),
     "createStudent[for the client]": row(OK, OK, FORBIDDEN, OK),
     "createStudent[for another client]": row(OK, OK, FORBIDDEN, FORBIDDEN),
+    "updateStudent[the client's]": row(OK, OK, NOT_FOUND, OK),
+    "updateStudent[another client's]": row(OK, OK, NOT_FOUND, NOT_FOUND),
     "createProfessional": FRONT_DESK,
     "updateProfessional[bio]": SCHEDULE_KEEPERS,
     "updateProfessional[creditCost]": FRONT_DESK,
@@ -377,6 +379,12 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "createStudent[for another client]": lambda w: _ready(mutation(
         "createStudent", "CreateStudentInput",
         {"guardianId": w.org.other_client.id, "firstName": "New", "lastName": "Student"})),
+    "updateStudent[the client's]": lambda w: _call(lambda global_id: mutation(
+        "updateStudent", "UpdateStudentInput", {"id": global_id, "firstName": "Renamed"}),
+        w.student("client")),
+    "updateStudent[another client's]": lambda w: _call(lambda global_id: mutation(
+        "updateStudent", "UpdateStudentInput", {"id": global_id, "active": False}),
+        w.student("other_client")),
     "createProfessional": lambda w: _call(lambda user_id: mutation(
         "createProfessional", "CreateProfessionalInput", {"userId": user_id}),
         w.professional_user_without_profile()),

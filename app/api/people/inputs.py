@@ -73,6 +73,19 @@ class CreateStudentInput:
     date_of_birth: date | None = strawberry.field(default=None, description="If known.")
 
 
+@strawberry.input(description="Changes to a student; omitted fields stay as they are.")
+class UpdateStudentInput:
+    id: strawberry.ID = strawberry.field(description="The student to change.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    date_of_birth: date | None = strawberry.field(default=strawberry.UNSET,
+                                                  description="If known; null clears it.")
+    active: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="false deactivates: no new bookings; past appointments stay.",
+    )
+
+
 @strawberry.type(description="The student as saved, or why not.")
 class StudentPayload:
     student: StudentType | None = strawberry.field(

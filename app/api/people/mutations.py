@@ -17,6 +17,7 @@ from app.api.people.inputs import (
     ProfessionalPayload,
     StudentPayload,
     UpdateProfessionalInput,
+    UpdateStudentInput,
     UpdateUserInput,
     UserPayload,
 )
@@ -94,6 +95,18 @@ class Mutation:
             return StudentPayload(student=StudentType.from_model(student))
 
         return await run_mutation(info, StudentPayload, action)
+
+    @strawberry.mutation(description="Rename or deactivate a student (their guardian, STAFF, "
+                                     "ADMIN). A deactivated student cannot be booked for.")
+    async def update_student(self, info: Info, input: UpdateStudentInput) -> StudentPayload:
+        async def action(session, principal):
+            student_id = ids.decode(input.id, "Student", field="student_id")
+            student = await service.update_student(session, principal, student_id,
+                                                   given_changes(input))
+            return StudentPayload(student=StudentType.from_model(student))
+
+        return await run_mutation(info, StudentPayload, action,
+                                  fields={"student_id": ["input", "id"]})
 
     @strawberry.mutation(description="Create the profile of a PROFESSIONAL user.")
     async def create_professional(

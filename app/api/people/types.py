@@ -84,6 +84,9 @@ class StudentType(Node):
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
     date_of_birth: date | None = strawberry.field(description="If known.")
+    active: bool = strawberry.field(
+        description="False once deactivated: kept with their history, but not bookable for."
+    )
     guardian_pk: Private[int]
 
     @classmethod
@@ -93,6 +96,7 @@ class StudentType(Node):
             first_name=student.first_name,
             last_name=student.last_name,
             date_of_birth=student.date_of_birth,
+            active=student.active,
             guardian_pk=student.guardian_id,
         )
 
