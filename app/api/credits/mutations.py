@@ -43,27 +43,13 @@ class Mutation:
     async def complete_credit_purchase(
         self, info: Info, input: SettleCreditPurchaseInput
     ) -> CreditTransactionPayload:
-        async def action(session, principal):
-            transaction_pk = ids.decode(input.transaction_id, "CreditTransaction",
-                                        field="transaction_id")
-            posting = await service.complete_purchase(session, principal, transaction_pk,
-                                                      failure_reason=input.failure_reason)
-            return CreditTransactionPayload.from_posting(posting)
-
-        return await run_mutation(info, CreditTransactionPayload, action)
+        return await _settle(info, input, service.complete_purchase)
 
     @strawberry.mutation(description="Mark a PENDING purchase FAILED (STAFF/ADMIN), uncredited.")
     async def fail_credit_purchase(
         self, info: Info, input: SettleCreditPurchaseInput
     ) -> CreditTransactionPayload:
-        async def action(session, principal):
-            transaction_pk = ids.decode(input.transaction_id, "CreditTransaction",
-                                        field="transaction_id")
-            posting = await service.fail_purchase(session, principal, transaction_pk,
-                                                  failure_reason=input.failure_reason)
-            return CreditTransactionPayload.from_posting(posting)
-
-        return await run_mutation(info, CreditTransactionPayload, action)
+        return await _settle(info, input, service.fail_purchase)
 
     @strawberry.mutation(description="ADMIN adds or removes credits, with a reason.")
     async def adjust_credits(
@@ -83,3 +69,16 @@ class Mutation:
             return CreditTransactionPayload.from_posting(posting)
 
         return await run_mutation(info, CreditTransactionPayload, action)
+
+
+async def _settle(info: Info, input: SettleCreditPurchaseInput, settle) -> CreditTransactionPayload:
+    """Completes or fails a PENDING purchase: `settle` is the service's one or the other."""
+
+    async def action(session, principal):
+        transaction_pk = ids.decode(input.transaction_id, "CreditTransaction",
+                                    field="transaction_id")
+        posting = await settle(session, principal, transaction_pk,
+                               failure_reason=input.failure_reason)
+        return CreditTransactionPayload.from_posting(posting)
+
+    return await run_mutation(info, CreditTransactionPayload, action)
