@@ -16,6 +16,8 @@ class NotificationKind(StrEnum):
     REFUND = "REFUND"
     EXPIRY = "EXPIRY"
     REMINDER = "REMINDER"
+    INVITATION = "INVITATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
 
 
 class NotificationStatus(StrEnum):
@@ -36,6 +38,7 @@ class OutboxMessage(TenantMixin, TimestampsMixin, Base):
     dedupe_key: Mapped[str | None]
     subject: Mapped[str]
     body: Mapped[str]
+    html_body: Mapped[str | None]
     status: Mapped[NotificationStatus] = mapped_column(
         text_enum(NotificationStatus), server_default=NotificationStatus.PENDING.value
     )

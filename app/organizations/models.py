@@ -24,3 +24,4 @@ class Organization(TimestampsMixin, Base):
     reminder_lead_hours: Mapped[list[int]] = mapped_column(
         ARRAY(Integer), server_default="{24,2}"
     )
+    allow_client_signup: Mapped[bool] = mapped_column(server_default="false")

@@ -19,6 +19,13 @@ class User(TenantMixin, TimestampsMixin, Base):
     role: Mapped[Role] = mapped_column(text_enum(Role))
     password_hash: Mapped[str | None]
     active: Mapped[bool] = mapped_column(server_default="true")
+    # Carried by every token; a token of an older version is refused (revokeSessions).
+    session_version: Mapped[int] = mapped_column(server_default="0")
+
+    @property
+    def invitation_pending(self) -> bool:
+        """Invited and not yet accepted: every way in sets a password (docs/rules.md)."""
+        return self.password_hash is None
 
 
 class Professional(TenantMixin, TimestampsMixin, Base):
