@@ -20,6 +20,8 @@ class UserErrorCode(StrEnum):
     INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     CONFLICT = "CONFLICT"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
 
 
 class AppError(Exception):
@@ -65,6 +67,22 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     code = UserErrorCode.CONFLICT
+
+
+class InvalidToken(UserError):
+    """An emailed token (invitation, password reset) that is unknown, used, expired or
+    replaced: one answer for all four, so a caller learns nothing about which."""
+
+    code = UserErrorCode.INVALID_TOKEN
+
+    def __init__(self, *, field: str = "token") -> None:
+        super().__init__("This link is invalid or has expired; ask for a new one.", field=field)
+
+
+class WeakPassword(UserError):
+    """A password that breaks the password rules (app/people/passwords.py)."""
+
+    code = UserErrorCode.WEAK_PASSWORD
 
 
 class AccessError(AppError):

@@ -70,11 +70,3 @@ def currency_code(value: str, field: str) -> str:
         raise ValidationFailed(f"{value!r} is not an ISO-4217 currency code; use e.g. 'USD'.",
                                field=field)
     return code
-
-
-def password(value: str, field: str) -> str:
-    if len(value) < 8:
-        raise ValidationFailed("Passwords need at least 8 characters.", field=field)
-    if len(value) > 256:
-        raise ValidationFailed("Passwords may have at most 256 characters.", field=field)
-    return value

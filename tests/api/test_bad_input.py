@@ -24,7 +24,7 @@ async def count_users(db, org) -> int:
     ({"email": "not-an-email"}, "VALIDATION_FAILED", ["input", "email"]),
     ({"email": "two@@example.com"}, "VALIDATION_FAILED", ["input", "email"]),
     ({"firstName": ""}, "VALIDATION_FAILED", ["input", "firstName"]),
-    ({"password": "short"}, "VALIDATION_FAILED", ["input", "password"]),
+    ({"password": "short"}, "WEAK_PASSWORD", ["input", "password"]),
 ])
 async def test_invalid_user_is_refused_and_nothing_is_written(api, db, org, change, code, field):
     before = await count_users(db, org)
