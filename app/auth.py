@@ -52,6 +52,9 @@ class Principal:
 class TokenClaims:
     user_id: int
     organization_id: int
+    # The user's session version when the token was issued: revoking sessions moves the
+    # user's version on, and a token of an older one is refused (app/people/authentication.py).
+    session_version: int
 
 
 def hash_password(password: str) -> str:
@@ -67,17 +70,33 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def issue_token(
-    *, user_id: int, organization_id: int, role: Role, secret: str, lifetime: timedelta
+    *, user_id: int, organization_id: int, role: Role, session_version: int, secret: str,
+    lifetime: timedelta,
 ) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "org": organization_id,
         "role": role.value,
+        "sv": session_version,
         "iat": now,
         "exp": now + lifetime,
     }
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIssuer:
+    """Issues the bearer tokens of this server: one secret, one lifetime."""
+
+    secret: str
+    lifetime: timedelta
+
+    def issue(self, *, user_id: int, organization_id: int, role: Role,
+              session_version: int) -> str:
+        return issue_token(user_id=user_id, organization_id=organization_id, role=role,
+                           session_version=session_version, secret=self.secret,
+                           lifetime=self.lifetime)
 
 
 def read_token(token: str, *, secret: str) -> TokenClaims:
@@ -105,5 +124,11 @@ def _verified(token: str, secret: str) -> tuple[TokenClaims, float]:
         algorithms=[TOKEN_ALGORITHM],  # never trust the token's own `alg` (e.g. "none")
         options={"require": ["sub", "org", "exp", "iat"]},
     )
-    return (TokenClaims(user_id=int(claims["sub"]), organization_id=int(claims["org"])),
+    # A token from before sessions had versions counts as version 0: it stays valid until
+    # its owner first revokes their sessions.
+    session_version = claims.get("sv", 0)
+    if not isinstance(session_version, int) or isinstance(session_version, bool):
+        raise jwt.InvalidTokenError("the session version is not an integer")
+    return (TokenClaims(user_id=int(claims["sub"]), organization_id=int(claims["org"]),
+                        session_version=session_version),
             float(claims["exp"]))

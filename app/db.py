@@ -59,10 +59,10 @@ _ENTER_TENANT = {read_only: text(_tenant_setup(read_only)) for read_only in (Fal
 # back, so the settings apply even when there is no such user.
 _ENTER_TENANT_AS_ACTOR = {
     read_only: text(
-        f"""SELECT actor.id, actor.role, actor.active, actor.slug
+        f"""SELECT actor.id, actor.role, actor.active, actor.session_version, actor.slug
         FROM ({_tenant_setup(read_only)}) AS setup
         LEFT JOIN LATERAL (
-            SELECT users.id, users.role, users.active, organizations.slug
+            SELECT users.id, users.role, users.active, users.session_version, organizations.slug
             FROM users JOIN organizations ON organizations.id = users.organization_id
             WHERE users.organization_id = NULLIF(setup.tenant, '')::bigint AND users.id = :actor
         ) AS actor ON true"""

@@ -78,6 +78,7 @@ class TenantFactory:
 
     def token_for(self, user: User, *, lifetime: timedelta = timedelta(hours=1)) -> str:
         return issue_token(user_id=user.id, organization_id=user.organization_id, role=user.role,
+                           session_version=user.session_version,
                            secret=self.settings.signing_key(), lifetime=lifetime)
 
     async def create(self, *, time_zone: str = "America/New_York") -> Tenant:

@@ -43,7 +43,7 @@ async def test_the_setup_finds_the_user_where_row_level_security_applies(databas
 
 async def test_a_request_session_resolves_its_principal_without_a_second_statement(db, org):
     statements: list[str] = []
-    claims = TokenClaims(user_id=org.staff.user.id, organization_id=org.id)
+    claims = TokenClaims(user_id=org.staff.user.id, organization_id=org.id, session_version=0)
 
     def record(_connection, _cursor, statement, *_args) -> None:
         statements.append(statement)

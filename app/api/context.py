@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from app.api.loaders import Loaders
-from app.auth import Principal, TokenClaims, read_token
+from app.auth import Principal, TokenClaims, TokenIssuer, read_token
 from app.config import Settings
 from app.db import Database
 from app.errors import Unauthenticated
@@ -88,6 +89,23 @@ class Context:
         self.authenticate(f"Bearer {token}")
 
     @property
+    def app_url(self) -> str:
+        """The frontend's base URL for emailed links: BOOKINGS_APP_URL, or in development
+        (where it may be unset) this server's own."""
+        return self.settings.app_url or str(self.request.base_url).rstrip("/")
+
+    @property
+    def token_issuer(self) -> TokenIssuer:
+        return TokenIssuer(secret=self.settings.signing_key(),
+                           lifetime=timedelta(minutes=self.settings.token_lifetime_minutes))
+
+    @property
+    def client_address(self) -> str | None:
+        """The caller's IP address, as the server sees it: behind a proxy, the address the
+        proxy forwards, if uvicorn trusts it to (its FORWARDED_ALLOW_IPS setting)."""
+        return self.request.client.host if self.request.client else None
+
+    @property
     def organization_id(self) -> int:
         if self.token_error is not None:
             raise self.token_error
@@ -129,6 +147,12 @@ class Context:
                 if self._principal is None:
                     self._principal = await self._resolve_principal(read_session)
         return self._principal
+
+    async def principal_again(self) -> Principal:
+        """The principal looked up anew: a websocket connection lives long, and its user
+        may have been deactivated or have had their sessions revoked since it began."""
+        self._principal = None
+        return await self.principal()
 
     def require_authentication(self) -> None:
         """UNAUTHENTICATED unless the request carries a valid token."""

@@ -4,6 +4,10 @@ Events come from `app.scheduling.feed` (PostgreSQL LISTEN/NOTIFY, so a change
 made by any replica or worker arrives). A websocket context lives as long as
 the connection, so each event is resolved with fresh loaders and short read
 transactions (see `Context.per_use_sessions`), never with stale caches.
+
+Each event also looks up the subscriber again (with the tenant setup of its read, in the
+same round trip): once their token stops working (sessions revoked, password reset, user
+deactivated) the next event closes the socket with 4403, as a refused connection is.
 """
 
 from collections.abc import AsyncGenerator
@@ -14,10 +18,12 @@ from app.api import ids
 from app.api.context import Info
 from app.api.loaders import Loaders
 from app.api.scheduling.types import TimeSlotType
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, Unauthenticated, ValidationFailed
 from app.people import repository as people
 
 MAX_PROFESSIONALS = 50
+# graphql-transport-ws closes a connection it refuses with 4403 (Strawberry does, at init).
+FORBIDDEN_CLOSE_CODE = 4403
 
 
 @strawberry.type
@@ -44,4 +50,9 @@ class Subscription:
         async with context.slot_feed.subscribe(principal.organization_id, wanted) as slots:
             async for slot in slots:
                 context.loaders = Loaders(context)  # this event's caches, not the connection's
+                try:
+                    await context.principal_again()
+                except Unauthenticated:
+                    await context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Forbidden")
+                    return
                 yield TimeSlotType.from_model(slot)

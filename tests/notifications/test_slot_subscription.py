@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from app.api import ids
 from app.appointments import booking
 from app.db import Database
+from app.people import accounts
 from app.scheduling import service as schedules
 from app.web import create_app
 from tests.jobs.support import add_slot, give_credits, principal
@@ -192,6 +193,21 @@ async def test_a_bad_token_is_refused_at_connection_init(server, org):
     with pytest.raises(ConnectionClosed) as closed:
         async with subscribed(server, org, token="not-a-token") as websocket:
             await websocket.recv()
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_the_next_event_after_a_revocation_closes_the_socket_with_4403(db, server, org):
+    slot = await add_slot(db, org, soon(30))
+
+    async with subscribed(server, org, token=org.professional.token) as websocket:
+        await server.wait_until_watching(org)
+        async with db.transaction(org.id) as session:
+            await accounts.revoke_sessions(session, principal(org.professional))
+        async with db.transaction(org.id) as session:
+            await schedules.block_time_slot(session, principal(org.staff), slot.id)
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_message(websocket)
+
     assert closed.value.rcvd.code == 4403
 
 
