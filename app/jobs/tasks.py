@@ -12,9 +12,12 @@ from app.clock import utc_now
 from app.jobs import work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
+from app.people.emails import mint_token_for_message
 
 # The name `bookings_defer_slot_refresh` (migration 0005) queues jobs under.
 SLOT_REFRESH_TASK = "refresh_professional_slots"
+# The name `bookings_defer_notification` (migration 0008) queues jobs under.
+DELIVER_NOTIFICATION_TASK = "deliver_notification"
 # How long the queue keeps finished jobs for `bookings jobs`.
 KEEP_SUCCEEDED_HOURS = 3 * 24
 KEEP_FAILED_HOURS = 30 * 24
@@ -77,6 +80,22 @@ async def deliver_notifications(context: JobContext, timestamp: int) -> dict[str
     report = await delivery.deliver_due(
         resources.db, resources.sender, now=utc_now(),
         max_attempts=resources.settings.notification_max_attempts,
+        mint_token=mint_token_for_message,
+    )
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+
+
+@jobs_app.task(name=DELIVER_NOTIFICATION_TASK, pass_context=True)
+async def deliver_notification(
+    context: JobContext, organization_id: int, message_id: int
+) -> dict[str, int]:
+    """Deferred with a message someone waits for (`outbox.enqueue(awaited=True)`); if this
+    job fails, the every-minute sweep above sends the message instead."""
+    resources = _resources(context)
+    report = await delivery.deliver_one(
+        resources.db, organization_id, message_id, resources.sender, now=utc_now(),
+        max_attempts=resources.settings.notification_max_attempts,
+        mint_token=mint_token_for_message,
     )
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
 

@@ -11,18 +11,27 @@ least once, never lost.
 A failure schedules the next attempt with exponential backoff and keeps the
 error; after `max_attempts` the message is FAILED for good. A failing message
 only ever delays itself: each message is sent and recorded on its own.
+
+Two roads lead here, and the claim makes them safe together: the periodic sweep
+(`deliver_due`) and the job an awaited message defers for itself (`deliver_one`). A
+message claimed by one is leased, so the other finds nothing to send.
+
+A message that carries a link with a token (an invitation, a password reset) has a
+placeholder in its body; `mint_token` makes the token in the claim's transaction, so
+the token is born when it is sent and is never stored but as a hash.
 """
 
 import logging
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
-from app.notifications.models import NotificationStatus
+from app.notifications.models import NotificationKind, NotificationStatus
+from app.notifications.outbox import TOKEN_KINDS, TOKEN_PLACEHOLDER
 from app.notifications.senders import OutgoingMessage, Sender
 from app.organizations import repository as organizations
 from app.tenancy import current_organization_id
@@ -51,6 +60,11 @@ class DeliveryReport:
         self.failed += other.failed
 
 
+# Makes the token a message of this kind links to, for its recipient, in the claim's
+# transaction (app.people.accounts supplies it: this package sits below people).
+TokenMinter = Callable[[AsyncSession, NotificationKind, int], Awaitable[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimedMessage:
     id: int
@@ -58,6 +72,13 @@ class ClaimedMessage:
     to: str
     subject: str
     body: str
+    html_body: str | None
+    kind: NotificationKind
+    recipient_user_id: int
+
+    def with_token(self, token: str) -> "ClaimedMessage":
+        html = None if self.html_body is None else self.html_body.replace(TOKEN_PLACEHOLDER, token)
+        return replace(self, body=self.body.replace(TOKEN_PLACEHOLDER, token), html_body=html)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -73,6 +94,7 @@ async def deliver_due(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int = BATCH_SIZE,
     organization_ids: Collection[int] | None = None,
+    mint_token: TokenMinter | None = None,
 ) -> DeliveryReport:
     """Sends the messages due at `now` of every organization (or of those asked for)."""
     async with db.transaction(None, read_only=True) as session:
@@ -83,7 +105,7 @@ async def deliver_due(
             continue
         report.add(await deliver_due_of_organization(
             db, organization_id, sender, now=now, max_attempts=max_attempts,
-            batch_size=batch_size,
+            batch_size=batch_size, mint_token=mint_token,
         ))
     return report
 
@@ -96,24 +118,62 @@ async def deliver_due_of_organization(
     now: datetime,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int = BATCH_SIZE,
+    mint_token: TokenMinter | None = None,
 ) -> DeliveryReport:
     """Sends one organization's due messages, batch by batch, each under its tenant context."""
     report = DeliveryReport()
     for _ in range(MAX_BATCHES):
         async with db.transaction(organization_id) as session:
-            claimed = await claim_due(session, now=now, limit=batch_size)
-        for message in claimed:
-            status = await _send_one(db, organization_id, sender, message, now=now,
-                                     max_attempts=max_attempts)
-            if status is NotificationStatus.SENT:
-                report.sent += 1
-            elif status is NotificationStatus.FAILED:
-                report.failed += 1
-            else:
-                report.retrying += 1
+            claimed = await claim_due(session, now=now, limit=batch_size, mint_token=mint_token)
+        await _send_all(db, organization_id, sender, claimed, report, now=now,
+                        max_attempts=max_attempts)
         if len(claimed) < batch_size:
             break
     return report
+
+
+async def deliver_one(
+    db: Database,
+    organization_id: int,
+    message_id: int,
+    sender: Sender,
+    *,
+    now: datetime,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    mint_token: TokenMinter | None = None,
+) -> DeliveryReport:
+    """Sends one message now if it is still waiting: the job an awaited message deferred.
+
+    Nothing happens if the sweep (or an earlier run of this job) has claimed or sent it.
+    """
+    report = DeliveryReport()
+    async with db.transaction(organization_id) as session:
+        claimed = await claim_due(session, now=now, limit=1, mint_token=mint_token,
+                                  message_id=message_id)
+    await _send_all(db, organization_id, sender, claimed, report, now=now,
+                    max_attempts=max_attempts)
+    return report
+
+
+async def _send_all(
+    db: Database,
+    organization_id: int,
+    sender: Sender,
+    claimed: list[ClaimedMessage],
+    report: DeliveryReport,
+    *,
+    now: datetime,
+    max_attempts: int,
+) -> None:
+    for message in claimed:
+        status = await _send_one(db, organization_id, sender, message, now=now,
+                                 max_attempts=max_attempts)
+        if status is NotificationStatus.SENT:
+            report.sent += 1
+        elif status is NotificationStatus.FAILED:
+            report.failed += 1
+        else:
+            report.retrying += 1
 
 
 _CLAIM = text(
@@ -122,7 +182,13 @@ _CLAIM = text(
         SELECT id FROM notification_outbox
         WHERE organization_id = :organization_id
           AND status = 'PENDING'
-          AND next_attempt_at <= :now
+          AND (CAST(:message_id AS bigint) IS NULL OR id = :message_id)
+          -- The sweep: due by the caller's clock. One message's own job: due by the
+          -- database's clock too, which stamped it when it was written, so a worker whose
+          -- clock lags the database's still sends it at once. A message leased by the
+          -- other road is due minutes from now by either clock.
+          AND next_attempt_at <= CASE WHEN CAST(:message_id AS bigint) IS NULL THEN :now
+                                      ELSE greatest(:now, statement_timestamp()) END
         ORDER BY next_attempt_at, id
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
@@ -134,20 +200,40 @@ _CLAIM = text(
       AND message.id = due.id
       AND users.organization_id = message.organization_id
       AND users.id = message.recipient_user_id
-    RETURNING message.id, message.attempts, users.email, message.subject, message.body
+    RETURNING message.id, message.attempts, users.email, message.subject, message.body,
+              message.html_body, message.kind, message.recipient_user_id
     """
 )
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list[ClaimedMessage]:
-    """Locks, counts an attempt for, and leases the organization's due messages."""
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    mint_token: TokenMinter | None = None,
+    message_id: int | None = None,
+) -> list[ClaimedMessage]:
+    """Locks, counts an attempt for, and leases the organization's due messages (or the one
+    asked for), with the tokens their links need minted."""
     rows = await session.execute(_CLAIM, {
         "organization_id": current_organization_id(session),
         "now": now,
         "limit": limit,
         "lease_until": now + LEASE,
+        "message_id": message_id,
     })
-    return [ClaimedMessage(*row) for row in rows]
+    claimed = []
+    for row in rows.all():
+        message = ClaimedMessage(*row[:6], kind=NotificationKind(row.kind),
+                                 recipient_user_id=row.recipient_user_id)
+        if message.kind in TOKEN_KINDS:
+            if mint_token is None:
+                raise RuntimeError(f"a {message.kind} message needs a token minter to be sent")
+            message = message.with_token(
+                await mint_token(session, message.kind, message.recipient_user_id))
+        claimed.append(message)
+    return claimed
 
 
 async def _send_one(
@@ -161,7 +247,7 @@ async def _send_one(
 ) -> NotificationStatus:
     try:
         await sender.send(OutgoingMessage(
-            to=message.to, subject=message.subject, body=message.body,
+            to=message.to, subject=message.subject, body=message.body, html=message.html_body,
             reference=f"notification-{organization_id}-{message.id}",
         ))
     except Exception as error:  # noqa: BLE001 - any failure of the sender is recorded, retried

@@ -7,13 +7,21 @@ delivery job sends it afterwards (see `app.notifications.delivery`).
 
 from datetime import datetime
 
-from sqlalchemy import BindParameter, bindparam, func
+from sqlalchemy import BindParameter, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from app.notifications.models import NotificationKind, OutboxMessage
 from app.tenancy import current_organization_id
+
+# Stands in a message body for a token minted only when the message is sent (see
+# `app.notifications.delivery`), so no usable link ever rests in the outbox.
+TOKEN_PLACEHOLDER = "@TOKEN@"
+# The kinds whose body holds TOKEN_PLACEHOLDER.
+TOKEN_KINDS = frozenset({NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET})
+
+_DEFER_DELIVERY = text("SELECT bookings_defer_notification(:message_id)")
 
 
 async def enqueue(
@@ -25,20 +33,30 @@ async def enqueue(
     body: str,
     appointment_id: int | None = None,
     dedupe_key: str | None = None,
+    html_body: str | None = None,
+    awaited: bool = False,
 ) -> int | None:
     """Adds a message for a user of the session's organization; returns its id.
 
     With a `dedupe_key` the message is added once per organization: a second
     call with the same key adds nothing and returns None. Reminders are not
     enqueued here but by `app.notifications.reminders.queue_reminders`.
+
+    An `awaited` message (someone is waiting for it: an invitation, a password reset)
+    also gets its own delivery job, committed with it, so a worker sends it within
+    seconds; the periodic sweep stays the safety net, and the claim in
+    `app.notifications.delivery` keeps the two from sending it twice.
     """
     kind = NotificationKind(kind)
     if kind is NotificationKind.REMINDER:
         raise ValueError("reminders are queued by app.notifications.reminders, once per lead time")
-    return await insert_message(
+    message_id = await insert_message(
         session, kind=kind, recipient_user_id=recipient_user_id, subject=subject, body=body,
-        appointment_id=appointment_id, dedupe_key=dedupe_key,
+        html_body=html_body, appointment_id=appointment_id, dedupe_key=dedupe_key,
     )
+    if awaited and message_id is not None:
+        await session.execute(_DEFER_DELIVERY, {"message_id": message_id})
+    return message_id
 
 
 def _column_parameter(name: str, column: QueryableAttribute) -> BindParameter:
@@ -58,6 +76,7 @@ _INSERT_MESSAGE = (
         dedupe_key=_column_parameter("dedupe", OutboxMessage.dedupe_key),
         subject=_column_parameter("message_subject", OutboxMessage.subject),
         body=_column_parameter("message_body", OutboxMessage.body),
+        html_body=_column_parameter("message_html_body", OutboxMessage.html_body),
         next_attempt_at=func.coalesce(
             _column_parameter("due_at", OutboxMessage.next_attempt_at), func.now()),
     )
@@ -73,6 +92,7 @@ async def insert_message(
     recipient_user_id: int,
     subject: str,
     body: str,
+    html_body: str | None = None,
     appointment_id: int | None = None,
     dedupe_key: str | None = None,
     lead_hours: int | None = None,
@@ -83,5 +103,6 @@ async def insert_message(
         "tenant": current_organization_id(session), "message_kind": kind,
         "recipient": recipient_user_id, "appointment": appointment_id, "lead": lead_hours,
         "dedupe": dedupe_key, "message_subject": subject, "message_body": body,
+        "message_html_body": html_body,
         "due_at": due_at,
     })

@@ -23,6 +23,8 @@ class OutgoingMessage:
     body: str
     # Stable per outbox row, so a resend after a crash is recognisably the same message.
     reference: str
+    # An HTML alternative to `body`, when the message has one.
+    html: str | None = None
 
 
 class Sender(Protocol):
@@ -32,10 +34,23 @@ class Sender(Protocol):
 
 
 class LogSender:
-    """Writes each message to the log: the development default, which never fails."""
+    """Writes each message to the log: the default without SMTP, which never fails.
+
+    With `with_body` (development) the text body is logged too, so a developer can follow
+    an invitation or password-reset link; never in production, where it would put live
+    links into the logs.
+    """
+
+    def __init__(self, *, with_body: bool = False) -> None:
+        self.with_body = with_body
 
     async def send(self, message: OutgoingMessage) -> None:
-        logger.info("notification %s to %s: %s", message.reference, message.to, message.subject)
+        if self.with_body:
+            logger.info("notification %s to %s: %s\n%s", message.reference, message.to,
+                        message.subject, message.body)
+        else:
+            logger.info("notification %s to %s: %s", message.reference, message.to,
+                        message.subject)
 
 
 class SmtpSender:
@@ -71,6 +86,8 @@ class SmtpSender:
         domain = self.mail_from.rpartition("@")[2].strip("> ") or "localhost"
         email["Message-ID"] = f"<{message.reference}@{domain}>"
         email.set_content(message.body)
+        if message.html is not None:
+            email.add_alternative(message.html, subtype="html")
         return email
 
     def _send(self, email: EmailMessage) -> None:
@@ -90,7 +107,7 @@ class SmtpSender:
 def sender_from_settings(settings: Settings) -> Sender:
     """SMTP when `BOOKINGS_SMTP_HOST` is set, the log otherwise."""
     if not settings.smtp_host:
-        return LogSender()
+        return LogSender(with_body=not settings.is_production)
     return SmtpSender(
         host=settings.smtp_host,
         port=settings.smtp_port,
