@@ -19,7 +19,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /srv/bookings
 USER bookings
 EXPOSE 8000
-# DATABASE_URL and BOOKINGS_SECRET_KEY must be given at run time; without them
+# DATABASE_URL, BOOKINGS_SECRET_KEY and BOOKINGS_APP_URL must be given at run time; without them
 # the server exits at once and says which is missing.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"

@@ -86,7 +86,25 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(default=5, gt=0, validation_alias="BOOKINGS_LOGIN_MAX_FAILURES")
     login_throttle_seconds: int = Field(
-        default=900, gt=0, validation_alias="BOOKINGS_LOGIN_THROTTLE_SECONDS"
+        default=900, gt=0, le=86_400, validation_alias="BOOKINGS_LOGIN_THROTTLE_SECONDS"
+    )
+    # The frontend's base URL, for the links in invitation and password-reset emails;
+    # unset (development only): this server's own URL.
+    app_url: str | None = Field(default=None, validation_alias="BOOKINGS_APP_URL")
+    signup_max_per_organization: int = Field(
+        default=100, gt=0, validation_alias="BOOKINGS_SIGNUP_MAX_PER_ORGANIZATION"
+    )
+    signup_max_per_address: int = Field(
+        default=10, gt=0, validation_alias="BOOKINGS_SIGNUP_MAX_PER_ADDRESS"
+    )
+    signup_throttle_seconds: int = Field(
+        default=3600, gt=0, le=86_400, validation_alias="BOOKINGS_SIGNUP_THROTTLE_SECONDS"
+    )
+    password_reset_max_requests: int = Field(
+        default=5, gt=0, validation_alias="BOOKINGS_PASSWORD_RESET_MAX_REQUESTS"
+    )
+    password_reset_throttle_seconds: int = Field(
+        default=3600, gt=0, le=86_400, validation_alias="BOOKINGS_PASSWORD_RESET_THROTTLE_SECONDS"
     )
     db_connect_timeout_seconds: float = Field(
         default=5.0, gt=0, validation_alias="BOOKINGS_DB_CONNECT_TIMEOUT_SECONDS"
@@ -142,6 +160,19 @@ class Settings(BaseSettings):
         listed = value.split(",") if isinstance(value, str) else value
         return tuple(_origin(str(item).strip()) for item in listed or () if str(item).strip())
 
+    @field_validator("app_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host, kept without its trailing slash (links append paths)."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a base URL such as https://app.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: a base URL has no query or fragment")
+        return value.strip().rstrip("/")
+
     @property
     def cors_origin_pattern(self) -> str | None:
         """Origins allowed beyond the list: any local port in development, none in production."""
@@ -174,9 +205,12 @@ class Settings(BaseSettings):
             for name, value in (
                 ("BOOKINGS_SECRET_KEY", self.secret_key),
                 ("DATABASE_URL", self.database_url),
+                ("BOOKINGS_APP_URL", self.app_url),
             )
             if not value
         ]
+        if len(missing) > 1:
+            missing = [", ".join(missing[:-1]), missing[-1]]
         if missing:
             raise ConfigurationError(
                 f"BOOKINGS_ENV=production requires {' and '.join(missing)} to be set"

@@ -45,23 +45,40 @@ def test_org_create_refuses_an_unknown_time_zone(database_url, tmp_path):
     assert "Unknown time zone 'Moon/Base'" in result.stderr
 
 
-def test_production_refuses_to_start_without_secret_and_database():
-    settings = Settings(env=Environment.PRODUCTION, secret_key=None, database_url=None)
+@pytest.mark.parametrize(("missing", "message"), [
+    (("secret_key", "database_url", "app_url"),
+     "BOOKINGS_SECRET_KEY, DATABASE_URL and BOOKINGS_APP_URL"),
+    (("secret_key", "database_url"), "BOOKINGS_SECRET_KEY and DATABASE_URL"),
+    (("app_url",), "BOOKINGS_APP_URL"),  # emailed links must not point at the API's own host
+])
+def test_production_refuses_to_start_without_secret_database_and_app_url(missing, message):
+    configured = {"secret_key": "production-secret-key-long-enough-for-hs256",
+                  "database_url": "postgresql://bookings@db.example/bookings",
+                  "app_url": "https://app.example.com"}
+    settings = Settings(env=Environment.PRODUCTION,
+                        **{name: None if name in missing else value
+                           for name, value in configured.items()})
     with pytest.raises(ConfigurationError) as refused:
         settings.check_can_serve()
-    assert str(refused.value) == (
-        "BOOKINGS_ENV=production requires BOOKINGS_SECRET_KEY and DATABASE_URL to be set")
+    assert str(refused.value) == f"BOOKINGS_ENV=production requires {message} to be set"
+
+
+def test_production_with_secret_database_and_app_url_may_serve():
+    Settings(env=Environment.PRODUCTION, secret_key="production-secret-key-long-enough-for-hs256",
+             database_url="postgresql://bookings@db.example/bookings",
+             app_url="https://app.example.com").check_can_serve()
 
 
 def test_serve_in_production_without_secret_exits_with_one_line(tmp_path):
-    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DATABASE_URL", "BOOKINGS_SECRET_KEY", "BOOKINGS_APP_URL")}
     environment.update(BOOKINGS_ENV="production", BOOKINGS_DATA_DIR=str(tmp_path))
-    environment.pop("BOOKINGS_SECRET_KEY", None)
     result = subprocess.run([sys.executable, "-m", "app.cli", "serve"], env=environment,
                             check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == ("bookings: BOOKINGS_ENV=production requires "
-                                     "BOOKINGS_SECRET_KEY and DATABASE_URL to be set")
+                                     "BOOKINGS_SECRET_KEY, DATABASE_URL and BOOKINGS_APP_URL "
+                                     "to be set")
 
 
 def test_development_secret_is_generated_once_and_kept(tmp_path):

@@ -93,7 +93,8 @@ def test_the_image_command_serves_from_a_fresh_virtualenv_in_production(
         PATH=environment["PATH"].replace("/opt/venv/bin", str(venv / "bin")),
         BOOKINGS_DATA_DIR=str(tmp_path / "data"),
         # Given at run time, as the Dockerfile says; GraphiQL on, to check the page too.
-        DATABASE_URL=database_url, BOOKINGS_SECRET_KEY="s" * 48, BOOKINGS_GRAPHIQL="true")
+        DATABASE_URL=database_url, BOOKINGS_SECRET_KEY="s" * 48, BOOKINGS_GRAPHIQL="true",
+        BOOKINGS_APP_URL="https://app.example.com")
     command = json.loads(dockerfile_instructions("CMD")[-1])
     command = [part if part != IMAGE_PORT else port for part in command]
     command[command.index("--host") + 1] = "127.0.0.1"  # not every interface of this machine

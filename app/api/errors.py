@@ -91,6 +91,23 @@ async def run_mutation(
         return payload_type(user_errors=[UserErrorType.from_error(error, info, fields)])
 
 
+async def run_public_mutation(
+    info: Info,
+    payload_type: Callable[..., Payload],
+    action: Callable[[], Awaitable[Payload]],
+    *,
+    fields: Mapping[str, Sequence[str]] | None = None,
+) -> Payload:
+    """Runs a mutation that needs no login (logging in, signing up, following an emailed
+    link), whose `action` opens its own transactions. Refusals become `userErrors`, as in
+    `run_mutation`; access errors (RATE_LIMITED) propagate as top-level errors."""
+    info.context.wrote = True
+    try:
+        return await action()
+    except UserError as error:
+        return payload_type(user_errors=[UserErrorType.from_error(error, info, fields)])
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
     # Parse, validation and variable-coercion errors have no path: the client's
     # fault, with a useful message. Our AppErrors carry a code. Anything else

@@ -86,12 +86,16 @@ def _code(error: GraphQLError) -> str:
     return str(code) if code else INVALID_DOCUMENT
 
 
+CODE_NOT_SELECTED = "CODE_NOT_SELECTED"
+
+
 def _user_error_codes(data: Any, operation_type: str) -> list[str]:
-    """The codes of the userErrors of each mutation payload (the top level only)."""
+    """The codes of the userErrors of each mutation payload (the top level only); a refusal
+    whose `code` the client did not select counts as CODE_NOT_SELECTED."""
     if operation_type != "mutation" or not isinstance(data, dict):
         return []
     return [
-        str(user_error.get("code"))
+        str(user_error.get("code") or CODE_NOT_SELECTED)
         for payload in data.values()
         if isinstance(payload, dict)
         for user_error in payload.get("userErrors") or []

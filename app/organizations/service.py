@@ -73,6 +73,8 @@ def _checked_setting(attribute: str, value: Any) -> Any:
             return validation.currency_code(value, attribute)
         case "reminder_lead_hours":
             return _reminder_lead_hours(value, attribute)
+        case "allow_client_signup":
+            return value
         case "credit_expiry_days" if value is None:
             return None
         case _:

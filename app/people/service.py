@@ -12,8 +12,9 @@ from app.auth import Principal, Role, hash_password
 from app.db import flush_or_raise
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
-from app.people import repository
+from app.people import emails, repository
 from app.people.models import Professional, Student, User
+from app.people.passwords import check_password
 
 # ---- users ----------------------------------------------------------------
 
@@ -65,15 +66,15 @@ async def create_user(
     phone: str,
     role: Role,
     password: str | None = None,
+    app_url: str,
 ) -> User:
-    """Creates a user: ADMIN may create any role, STAFF only clients."""
-    if not (principal.is_admin or (principal.role is Role.STAFF and role is Role.CLIENT)):
-        raise Forbidden(
-            "Only an ADMIN may create users of this role."
-            if principal.role is Role.STAFF
-            else "You may not create users."
-        )
-    return await register_user(
+    """Creates a user: ADMIN may create any role, STAFF only clients.
+
+    Without a password the person is invited: an email links to `{app_url}/accept-invitation`,
+    where they choose their password.
+    """
+    check_may_manage(principal, role)
+    user = await register_user(
         session,
         email=email,
         first_name=first_name,
@@ -82,6 +83,19 @@ async def create_user(
         role=role,
         password=password,
     )
+    if password is None:
+        await emails.send_invitation(session, user, app_url=app_url)
+    return user
+
+
+def check_may_manage(principal: Principal, role: Role) -> None:
+    """Creating and inviting users: ADMIN any role, STAFF clients only."""
+    if not (principal.is_admin or (principal.role is Role.STAFF and role is Role.CLIENT)):
+        raise Forbidden(
+            "Only an ADMIN may create or invite users of this role."
+            if principal.role is Role.STAFF
+            else "You may not create or invite users."
+        )
 
 
 async def register_user(
@@ -94,16 +108,18 @@ async def register_user(
     role: Role,
     password: str | None,
 ) -> User:
-    """Creates a user without a permission check: for the CLI, seeds and `create_user`."""
+    """Creates a user without a permission check, and without an invitation: for the CLI,
+    seeds, sign-up and `create_user`. Without a password, nobody can log in as them yet."""
+    address = validation.email(email, "email")
     user = User(
-        email=validation.email(email, "email"),
+        email=address,
         first_name=validation.required_text(first_name, "first_name"),
         last_name=validation.required_text(last_name, "last_name"),
         phone=_phone(phone),
         role=role,
         password_hash=None
         if password is None
-        else hash_password(validation.password(password, "password")),
+        else hash_password(check_password(password, email=address, field="password")),
     )
     if await repository.find_user_by_email(session, user.email) is not None:
         raise _duplicate_email()
@@ -369,12 +385,12 @@ async def update_student(
     if student is None or not can_see_student(principal, student):
         raise NotFound("No such student.", field="student_id")
     for attribute, value in changes.items():
+        if value is None and attribute != "date_of_birth":
+            raise ValidationFailed("Cannot be null.", field=attribute)
         if attribute in ("first_name", "last_name"):
             value = validation.required_text(value, attribute)
         elif attribute == "date_of_birth" and value is not None and value > date.today():
             raise ValidationFailed("The date of birth is in the future.", field=attribute)
-        elif attribute == "active" and value is None:
-            raise ValidationFailed("active is true or false.", field=attribute)
         setattr(student, attribute, value)
     await session.flush()
     return student

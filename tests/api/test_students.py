@@ -62,7 +62,7 @@ async def test_a_deactivated_student_cannot_be_booked_for_and_keeps_their_histor
     ({"firstName": "  "}, "firstName", "required"),
     ({"lastName": "x" * 1000}, "lastName", "characters"),
     ({"dateOfBirth": "2999-01-01"}, "dateOfBirth", "in the future"),
-    ({"active": None}, "active", "true or false"),
+    ({"active": None}, "active", "Cannot be null."),
 ])
 async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(api, org, changes,
                                                                          field, message):

@@ -42,6 +42,7 @@ def test_a_listed_origin_reads_the_answer_and_the_browser_blocks_another(databas
     allowed, unlisted = serve_page(), serve_page()
     allowed_origin = f"http://127.0.0.1:{allowed.server_port}"
     server = LiveServer(database_url, tmp_path, secret_key="k" * 48, BOOKINGS_ENV="production",
+                        BOOKINGS_APP_URL="https://app.example.com",
                         BOOKINGS_CORS_ORIGINS=allowed_origin)
     try:
         server.wait_ready()

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.people.login_throttle import account_key
+from app.people.throttling import account_key
 from app.web import create_app
 from tests.support import PASSWORD, GraphQLClient
 

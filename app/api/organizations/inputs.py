@@ -37,6 +37,9 @@ class UpdateOrganizationSettingsInput:
         default=strawberry.UNSET, description="Hours before each appointment that reminders go "
         "out, e.g. [24, 2]."
     )
+    allow_client_signup: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether clients may create their own account."
+    )
 
 
 @strawberry.type(description="The organization as saved, or why not.")

@@ -28,6 +28,9 @@ class OrganizationSettings:
     reminder_lead_hours: list[int] = strawberry.field(
         description="Reminders go out this many hours before each appointment, e.g. [24, 2]."
     )
+    allow_client_signup: bool = strawberry.field(
+        description="Clients may create their own account with `signUp`."
+    )
 
 
 @strawberry.type(name="Organization", description="A centre, clinic or practice: the tenant.")
@@ -54,5 +57,6 @@ class OrganizationType(Node):
                 default_session_minutes=organization.default_session_minutes,
                 credit_expiry_days=organization.credit_expiry_days,
                 reminder_lead_hours=list(organization.reminder_lead_hours),
+                allow_client_signup=organization.allow_client_signup,
             ),
         )

@@ -35,8 +35,58 @@ class CreateUserInput:
     phone: str = strawberry.field(description="Contact phone number.")
     role: RoleType = strawberry.field(description="STAFF may only create CLIENTs.")
     password: str | None = strawberry.field(
-        default=None, description="Without one the user cannot log in until it is set."
+        default=None,
+        description="Without one the user is invited: an email links to "
+                    "`{BOOKINGS_APP_URL}/accept-invitation?token=...`, valid 7 days, where "
+                    "they choose their password (`acceptInvitation`).",
     )
+
+
+@strawberry.input(description="A new CLIENT account, when the organization allows sign-up.")
+class SignUpInput:
+    organization: str = strawberry.field(description="The organization's slug.")
+    email: str = strawberry.field(description="The new client's email: their login.")
+    password: str = strawberry.field(
+        description="At least 10 characters, not the email, not a common password.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    phone: str = strawberry.field(description="Contact phone number.")
+
+
+@strawberry.input(description="The token from an invitation email, and the password to set.")
+class AcceptInvitationInput:
+    token: str = strawberry.field(description="The `token` parameter of the emailed link.")
+    password: str = strawberry.field(
+        description="At least 10 characters, not the email, not a common password.")
+
+
+@strawberry.input(description="Whose password to reset: an email is sent if the account exists.")
+class RequestPasswordResetInput:
+    organization: str = strawberry.field(description="The organization's slug.")
+    email: str = strawberry.field(description="The account's email address.")
+
+
+@strawberry.type(description="`accepted` is true whether or not the account exists: the "
+                             "answer never tells who has an account.")
+class RequestPasswordResetPayload:
+    accepted: bool = strawberry.field(description="True unless the input itself is invalid.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS
+    )
+
+
+@strawberry.input(description="The token from a password-reset email, and the new password.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The `token` parameter of the emailed link.")
+    new_password: str = strawberry.field(
+        description="At least 10 characters, not the email, not a common password.")
+
+
+@strawberry.input(description="The caller's current password and a new one.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password in use now.")
+    new_password: str = strawberry.field(
+        description="At least 10 characters, not the email, not a common password.")
 
 
 @strawberry.input(description="Changes to a user; omitted fields stay as they are.")

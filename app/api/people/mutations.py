@@ -1,20 +1,26 @@
 """Changing people: logging in, and creating and editing users, students and professionals."""
 
-from datetime import timedelta
+from functools import partial
 
 import strawberry
 
 from app.api import ids
 from app.api.context import Info
-from app.api.errors import UserErrorType, run_mutation
+from app.api.errors import run_mutation, run_public_mutation
 from app.api.inputs import given_changes
 from app.api.people.inputs import (
+    AcceptInvitationInput,
+    ChangePasswordInput,
     CreateProfessionalInput,
     CreateStudentInput,
     CreateUserInput,
     LoginInput,
     LoginPayload,
     ProfessionalPayload,
+    RequestPasswordResetInput,
+    RequestPasswordResetPayload,
+    ResetPasswordInput,
+    SignUpInput,
     StudentPayload,
     UpdateProfessionalInput,
     UpdateStudentInput,
@@ -22,10 +28,9 @@ from app.api.people.inputs import (
     UserPayload,
 )
 from app.api.people.types import ProfessionalType, StudentType, UserType
-from app.errors import UserError
-from app.people import service
-from app.people.authentication import log_in
-from app.people.login_throttle import LoginThrottle
+from app.people import accounts, service
+from app.people.authentication import LoggedIn, log_in
+from app.people.throttling import Throttle
 
 
 @strawberry.type
@@ -33,22 +38,113 @@ class Mutation:
     @strawberry.mutation(description="Exchange credentials for a bearer token.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         settings = info.context.settings
-        try:
-            logged_in = await log_in(
+
+        async def action() -> LoginPayload:
+            return await _logged_in_payload(info, await log_in(
                 info.context.db,
                 organization_slug=input.organization,
                 email=input.email,
                 password=input.password,
-                secret=settings.signing_key(),
-                token_lifetime=timedelta(minutes=settings.token_lifetime_minutes),
-                throttle=LoginThrottle(max_failures=settings.login_max_failures,
+                issuer=info.context.token_issuer,
+                throttle=Throttle(max_attempts=settings.login_max_failures,
                                        window_seconds=settings.login_throttle_seconds),
-            )
-        except UserError as error:
-            return LoginPayload(user_errors=[UserErrorType.from_error(error, info)])
-        # The payload's user (their balance, students...) is shown as they see themselves.
-        await info.context.act_as(logged_in.token)
-        return LoginPayload(token=logged_in.token, user=UserType.from_model(logged_in.user))
+            ))
+
+        return await run_public_mutation(info, LoginPayload, action)
+
+    @strawberry.mutation(description="A CLIENT account, when the organization allows it. "
+                                     "Logs the new client in.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> LoginPayload:
+        settings = info.context.settings
+
+        async def action() -> LoginPayload:
+            return await _logged_in_payload(info, await accounts.sign_up(
+                info.context.db,
+                organization_slug=input.organization,
+                email=input.email,
+                password=input.password,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                phone=input.phone,
+                client_address=info.context.client_address,
+                throttle=accounts.SignUpThrottle(
+                    per_organization=settings.signup_max_per_organization,
+                    per_address=settings.signup_max_per_address,
+                    window_seconds=settings.signup_throttle_seconds),
+                issuer=info.context.token_issuer,
+            ))
+
+        return await run_public_mutation(info, LoginPayload, action)
+
+    @strawberry.mutation(description="Sets the password of an invited user (createUser without "
+                                     "a password invites). Logs them in.")
+    async def accept_invitation(self, info: Info, input: AcceptInvitationInput) -> LoginPayload:
+        async def action() -> LoginPayload:
+            return await _logged_in_payload(info, await accounts.accept_invitation(
+                info.context.db, token=input.token, password=input.password,
+                issuer=info.context.token_issuer))
+
+        return await run_public_mutation(info, LoginPayload, action)
+
+    @strawberry.mutation(description="STAFF/ADMIN: a fresh invitation; the earlier one stops "
+                                     "working.")
+    async def resend_invitation(self, info: Info, user_id: strawberry.ID) -> UserPayload:
+        async def action(session, principal):
+            user = await accounts.resend_invitation(
+                session, principal, ids.decode(user_id, "User", field="user_id"),
+                app_url=info.context.app_url)
+            return UserPayload(user=UserType.from_model(user))
+
+        return await run_mutation(info, UserPayload, action)
+
+    @strawberry.mutation(description="Emails a password-reset link valid for one hour, if the "
+                                     "account exists; answers the same either way.")
+    async def request_password_reset(
+        self, info: Info, input: RequestPasswordResetInput
+    ) -> RequestPasswordResetPayload:
+        settings = info.context.settings
+
+        async def action() -> RequestPasswordResetPayload:
+            await accounts.request_password_reset(
+                info.context.db, organization_slug=input.organization, email=input.email,
+                app_url=info.context.app_url,
+                throttle=Throttle(max_attempts=settings.password_reset_max_requests,
+                                       window_seconds=settings.password_reset_throttle_seconds))
+            return RequestPasswordResetPayload(accepted=True)
+
+        return await run_public_mutation(
+            info, partial(RequestPasswordResetPayload, accepted=False), action)
+
+    @strawberry.mutation(description="Sets a new password and ends every other session of the "
+                                     "user. Logs them in.")
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> LoginPayload:
+        async def action() -> LoginPayload:
+            return await _logged_in_payload(info, await accounts.reset_password(
+                info.context.db, token=input.token, new_password=input.new_password,
+                issuer=info.context.token_issuer))
+
+        return await run_public_mutation(info, LoginPayload, action)
+
+    @strawberry.mutation(description="Changes the caller's password; needs the current one. "
+                                     "Other sessions stay open (see revokeSessions).")
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> UserPayload:
+        async def action(session, principal):
+            user = await accounts.change_password(
+                session, principal, current_password=input.current_password,
+                new_password=input.new_password)
+            return UserPayload(user=UserType.from_model(user))
+
+        return await run_mutation(info, UserPayload, action)
+
+    @strawberry.mutation(description="Ends every session (every token issued so far) of the "
+                                     "user; default: the caller. Others: ADMIN only.")
+    async def revoke_sessions(self, info: Info, user_id: strawberry.ID | None = None) -> UserPayload:
+        async def action(session, principal):
+            target = None if user_id is None else ids.decode(user_id, "User", field="user_id")
+            user = await accounts.revoke_sessions(session, principal, target)
+            return UserPayload(user=UserType.from_model(user))
+
+        return await run_mutation(info, UserPayload, action)
 
     @strawberry.mutation(description="ADMIN creates any role; STAFF creates clients.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
@@ -62,6 +158,7 @@ class Mutation:
                 phone=input.phone,
                 role=input.role,
                 password=input.password,
+                app_url=info.context.app_url,
             )
             return UserPayload(user=UserType.from_model(user))
 
@@ -134,3 +231,9 @@ class Mutation:
 
         return await run_mutation(info, ProfessionalPayload, action,
                                   fields={"professional_id": ["input", "id"]})
+
+
+async def _logged_in_payload(info: Info, logged_in: LoggedIn) -> LoginPayload:
+    # The payload's user (their balance, students...) is shown as they see themselves.
+    await info.context.act_as(logged_in.token)
+    return LoginPayload(token=logged_in.token, user=UserType.from_model(logged_in.user))

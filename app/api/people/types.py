@@ -53,6 +53,7 @@ class UserType(Node):
     role: RoleType = strawberry.field(description="What the user may do.")
     active: bool = strawberry.field(description="Deactivated users cannot log in.")
     pk: Private[int]
+    pending: Private[bool]
 
     @classmethod
     def from_model(cls, user: User) -> "UserType":
@@ -65,7 +66,14 @@ class UserType(Node):
             phone=user.phone,
             role=user.role,
             active=user.active,
+            pending=user.invitation_pending,
         )
+
+    @strawberry.field(description="True from an invitation until the person sets a password. "
+                                  "Visible to STAFF and ADMIN; false for anyone else.")
+    async def invitation_pending(self, info: Info) -> bool:
+        principal = await info.context.principal()
+        return self.pending and principal.is_staff_or_admin
 
     @strawberry.field(description="Students this user is the guardian of (visible to them, STAFF and ADMIN).")
     async def students(self, info: Info) -> list["StudentType"]:
