@@ -192,6 +192,15 @@ def serve_banner(*, host: str, port: int, settings: Settings, url: str, demo: An
             "  The client's header, for curl and other tools:",
             f'    {{"Authorization": "Bearer {demo.client_token}"}}',
         ]
+        if demo.invitation_token and not settings.is_production:
+            from app.people.emails import link
+
+            app_url = settings.app_url or endpoint.removesuffix("/graphql")
+            lines += [
+                "",
+                f"  {demo.invited_email} is invited and has not accepted yet; their link:",
+                f"    {link(app_url, 'accept-invitation', demo.invitation_token)}",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -280,7 +289,7 @@ def _token(arguments: argparse.Namespace, settings: Settings) -> None:
             raise SystemExit(f"bookings: no active user {arguments.email!r} in {arguments.org!r}")
         return issue_token(
             user_id=user.id, organization_id=organization.id, role=user.role,
-            secret=settings.signing_key(),
+            session_version=user.session_version, secret=settings.signing_key(),
             lifetime=timedelta(minutes=settings.token_lifetime_minutes),
         )
 

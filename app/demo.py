@@ -10,8 +10,10 @@ from app.credits.demo import seed_demo_credits
 from app.db import Database
 from app.organizations import repository as organizations
 from app.organizations import service as organization_service
+from app.people import account_tokens
 from app.people import repository as people
 from app.people import service as people_service
+from app.people.account_tokens import TokenPurpose
 from app.people.models import Professional, Student
 from app.scheduling.demo import seed_demo_schedule
 
@@ -40,6 +42,10 @@ class DemoOrganization:
     # Who the client token belongs to, and whom they can book: GraphiQL's demo document.
     client_name: str = ""
     professionals: tuple[DemoProfessional, ...] = ()
+    # A fresh token of the invited user's pending invitation (None once they accepted), for
+    # the development banner to print their link.
+    invitation_token: str | None = None
+    invited_email: str = ""
 
 
 _PEOPLE = [
@@ -52,6 +58,8 @@ _PEOPLE = [
     (Role.CLIENT, "carla@demo.example", "Carla", "Client", "+1 555 0105"),
     (Role.CLIENT, "david@demo.example", "David", "Parent", "+1 555 0106"),
 ]
+# Invited by the admin, and not yet accepted: the accounts walkthrough starts here.
+_INVITED = (Role.STAFF, "nina@demo.example", "Nina", "Novak", "+1 555 0107")
 
 _PROFILES = {
     # email: (title, specialization, license, time zone, session, buffer, cost)
@@ -79,6 +87,7 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
             await seed_demo_schedule(session)
             await seed_demo_appointments(session)
 
+    invitation_token = await _invitation_of_the_invited(db, organization.id)
     async with db.transaction(organization.id, read_only=True) as session:
         admin = await people.find_user_by_email(session, "admin@demo.example")
         client = await people.find_user_by_email(session, "david@demo.example")
@@ -95,12 +104,31 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
         slug=DEMO_SLUG,
         logins=[DemoLogin(role=role, email=email) for role, email, *_ in _PEOPLE],
         admin_token=issue_token(user_id=admin.id, organization_id=organization.id,
-                                role=admin.role, secret=secret, lifetime=lifetime),
+                                role=admin.role, session_version=admin.session_version,
+                                secret=secret, lifetime=lifetime),
         client_token=issue_token(user_id=client.id, organization_id=organization.id,
-                                 role=client.role, secret=secret, lifetime=lifetime),
+                                 role=client.role, session_version=client.session_version,
+                                 secret=secret, lifetime=lifetime),
         client_name=f"{client.first_name} {client.last_name}",
         professionals=tuple(professionals),
+        invitation_token=invitation_token,
+        invited_email=_INVITED[1],
     )
+
+
+async def _invitation_of_the_invited(db: Database, organization_id: int) -> str | None:
+    """A fresh invitation token for the demo's invited user while they have not accepted
+    (the one before stops working); the user is added to demos seeded before them."""
+    role, email, first_name, last_name, phone = _INVITED
+    async with db.transaction(organization_id) as session:
+        invited = await people.find_user_by_email(session, email)
+        if invited is None:
+            invited = await people_service.register_user(
+                session, email=email, first_name=first_name, last_name=last_name, phone=phone,
+                role=role, password=None)
+        if not invited.invitation_pending:
+            return None
+        return await account_tokens.mint(session, invited.id, TokenPurpose.INVITATION)
 
 
 async def _seed_people(session) -> None:

@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from app.account_pages import account_page_routes
 from app.api.context import Context
 from app.api.endpoint import GraphQLOverHTTP
 from app.api.observability import operation_observer
@@ -163,6 +164,7 @@ def create_app(db: Database, settings: Settings,
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *graphiql_routes(settings),
+            *account_page_routes(settings),
         ],
         middleware=[
             # The outermost first: even a refused oversized body gets a request id and a log line.
