@@ -4,14 +4,18 @@ and snapshots of everything an organization owns."""
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from app.api import ids
 from app.appointments import booking, lifecycle
 from app.auth import Role
 from app.credits import ledger
 from app.db import Database
+from app.organizations import service as organizations
+from app.organizations.models import Organization
+from app.people import account_tokens
 from app.people import service as people
+from app.people.account_tokens import TokenPurpose
 from app.people.models import Professional, Student
 from app.scheduling import service as scheduling
 from app.scheduling.models import Weekday
@@ -148,6 +152,56 @@ class World:
 
     def organization(self) -> str:
         return ids.encode("Organization", self.org.id)
+
+    async def invited_user_pk(self, role: Role = Role.CLIENT) -> int:
+        """A new user without a password: invited, the invitation not yet accepted."""
+        self._slots += 1
+        async with self.db.transaction(self.org.id) as session:
+            user = await people.register_user(
+                session, email=f"invited-{self._slots}@{self.org.slug}.example",
+                first_name="Invited", last_name=role.value.title(), phone="+1 555 0101",
+                role=role, password=None)
+        return user.id
+
+    async def invited_user(self, role: Role = Role.CLIENT) -> str:
+        return ids.encode("User", await self.invited_user_pk(role))
+
+    async def invited_professional(self) -> str:
+        """The profile of a new PROFESSIONAL who has not accepted their invitation yet."""
+        user_pk = await self.invited_user_pk(Role.PROFESSIONAL)
+        async with self.db.transaction(self.org.id) as session:
+            profile = Professional(user_id=user_pk, time_zone="America/New_York",
+                                   session_minutes=60, buffer_minutes=0, credit_cost=1)
+            session.add(profile)
+            await session.flush()
+        return ids.encode("Professional", profile.id)
+
+    async def account_token(self, purpose: TokenPurpose, user_pk: int | None = None) -> str:
+        """The token an invitation (for a new invited client, by default) or password-reset
+        email (for `client`, by default) links to, as delivery mints it."""
+        if user_pk is None:
+            user_pk = (await self.invited_user_pk() if purpose is TokenPurpose.INVITATION
+                       else self.org.client.user.id)
+        async with self.db.transaction(self.org.id) as session:
+            return await account_tokens.mint(session, user_pk, purpose)
+
+    async def allow_client_signup(self, allowed: bool = True) -> None:
+        async with self.db.transaction(self.org.id) as session:
+            await session.execute(update(Organization).where(Organization.id == self.org.id)
+                                  .values(allow_client_signup=allowed))
+
+    async def user_of_another_organization(self) -> str:
+        """A user of a new organization of their own."""
+        self._slots += 1
+        slug = f"{self.org.slug}-elsewhere-{self._slots}"
+        async with self.db.transaction(None) as session:
+            # Creating it makes it the transaction's tenant: the user is registered in it.
+            await organizations.create(session, slug=slug, name=f"Centre {slug}",
+                                       time_zone="UTC")
+            user = await people.register_user(
+                session, email=f"someone@{slug}.example", first_name="Some", last_name="One",
+                phone="+1 555 0102", role=Role.CLIENT, password=None)
+        return ids.encode("User", user.id)
 
 
 async def organization_rows(db: Database, organization_id: int) -> dict[str, list[tuple]]:

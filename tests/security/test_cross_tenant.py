@@ -35,11 +35,14 @@ async def ids_of(world: World) -> dict[str, str]:
         "CreditTransaction": await world.purchase(pending=True),
         "Organization": world.organization(),
         "UserWithoutProfile": await world.professional_user_without_profile(),
+        "InvitedUser": await world.invited_user(),
     }
 
 
 # (mutation, argument path) -> (input type, the argument names ID kinds, every field of the
 # input as kinds of IDs or plain values). Kinds are resolved in A, except the attacked one.
+# Without an input type the values are the mutation's own arguments, typed as the schema
+# declares them.
 def _ref(kind: str) -> tuple[str, str]:
     return ("id", kind)
 
@@ -93,7 +96,23 @@ MUTATION_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
         "transactionId": _ref("CreditTransaction")}),
     "adjustCredits.input.userId": ("AdjustCreditsInput", {
         "userId": _ref("User"), "amount": 5, "reason": "Attack"}),
+    # An invited user: were B's user found, an invitation would be sent (and seen below).
+    "resendInvitation.userId": ("", {"userId": _ref("InvitedUser")}),
+    "revokeSessions.userId": ("", {"userId": _ref("User")}),
 }
+
+
+def mutation_document(mutation: str, input_type: str, values: dict[str, Any]) -> tuple[str, dict]:
+    """The document and variables of a mutation given an input, or its own arguments."""
+    if input_type:
+        document = (f"mutation($input: {input_type}!) {{ {mutation}(input: $input) "
+                    f"{{ userErrors {{ code field }} }} }}")
+        return document, {"input": values}
+    arguments = schema._schema.mutation_type.fields[mutation].args
+    declared = ", ".join(f"${name}: {arguments[name].type}" for name in values)
+    passed = ", ".join(f"{name}: ${name}" for name in values)
+    document = f"mutation({declared}) {{ {mutation}({passed}) {{ userErrors {{ code field }} }} }}"
+    return document, values
 
 # Query arguments and filters: (document, variables with the attacked value marked).
 QUERY_ARGUMENTS: dict[str, tuple[str, Callable[[dict, dict], dict]]] = {
@@ -143,13 +162,7 @@ async def test_ids_of_another_organization_are_not_found_and_change_nothing(
         attacked = argument[-1]
         values = {name: (b if name == attacked else a)[value[1]]
                   if isinstance(value, tuple) else value for name, value in template.items()}
-        if input_type:
-            document = (f"mutation($input: {input_type}!) {{ {mutation}(input: $input) "
-                        f"{{ userErrors {{ code field }} }} }}")
-            variables = {"input": values}
-        else:
-            document = f"mutation($id: ID!) {{ {mutation}(id: $id) {{ userErrors {{ code field }} }} }}"
-            variables = values
+        document, variables = mutation_document(mutation, input_type, values)
         body = await api.post(document, variables, as_=admin)
         outcomes[path] = (error_codes(body), [error["code"] for error in
                                               (body.get("data") or {}).get(mutation, {}).get(

@@ -1,5 +1,6 @@
 """Schemathesis (GraphQL mode) against a live server: generated queries and mutations of every
-operation, sent as an organization's admin.
+operation, sent as an organization's admin (logged in again whenever a generated
+`revokeSessions` ends the admin's session, so what follows is not fuzzed anonymously).
 
 Bounded (`EXAMPLES` documents in all), so it stays well under a minute. Nothing may come
 back as a 5xx or as a masked INTERNAL_SERVER_ERROR, no error may carry internals, and
@@ -8,6 +9,7 @@ the organization's ledger invariants hold afterwards.
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC
 
 import hypothesis
@@ -21,6 +23,7 @@ from schemathesis.graphql import nodes
 from app.credits import invariants
 from tests.live_server import LiveServer
 from tests.security.support import World
+from tests.support import PASSWORD, Member
 
 EXAMPLES = 200
 
@@ -42,21 +45,53 @@ def live_server(database_url, settings, tmp_path):
         server.stop()
 
 
-def fuzz(url: str, token: str) -> int:
+LOGIN = """mutation($input: LoginInput!) { login(input: $input) { token userErrors { code } } }"""
+
+
+def logging_in(url: str, organization: str, member: Member) -> Callable[[], str]:
+    """A function that logs `member` in over HTTP and returns the new token."""
+    def log_in() -> str:
+        response = requests.post(f"{url}/graphql", timeout=30, json={
+            "query": LOGIN, "variables": {"input": {
+                "organization": organization, "email": member.user.email,
+                "password": PASSWORD}}})
+        token = response.json()["data"]["login"]["token"]
+        assert token, response.text
+        return token
+
+    return log_in
+
+
+def unauthenticated(response: requests.Response) -> bool:
+    return response.status_code == 200 and any(
+        (error.get("extensions") or {}).get("code") == "UNAUTHENTICATED"
+        for error in response.json().get("errors") or [])
+
+
+def fuzz(url: str, log_in: Callable[[], str]) -> int:
     """Runs the generated documents; returns how many were sent."""
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {log_in()}"}
     schema = schemathesis.graphql.from_url(f"{url}/graphql", headers=headers)
     session = requests.Session()
     sent = 0
+    sessions_ended = 0
 
     # Derandomized: CI runs the same documents every time, so a failure is reproducible.
     @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                          phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @hypothesis.given(case=schema.as_strategy())
     def run(case) -> None:
-        nonlocal sent
+        nonlocal sent, sessions_ended
         sent += 1
         response = case.call(session=session, headers=headers, timeout=30)
+        if unauthenticated(response):
+            # An earlier document revoked the admin's sessions (revokeSessions): the admin's
+            # token is the only one sent, so nothing else refuses it. In again, and resend.
+            sessions_ended += 1
+            assert sessions_ended <= EXAMPLES // 10, "logged out too often to fuzz as the admin"
+            headers["Authorization"] = f"Bearer {log_in()}"
+            response = case.call(session=session, headers=headers, timeout=30)
+            assert not unauthenticated(response), (case.body, response.text)
         assert response.status_code < 500, (case.body, response.text)
         if response.status_code != 200:  # refused whole: bad JSON, a batch, a body too large
             assert response.status_code in (400, 404, 413, 429), (case.body, response.text)
@@ -78,7 +113,8 @@ async def register_scalars(world: World) -> None:
     real_ids = [org.admin.id, org.client.id, org.other_client.id, org.professional_id,
                 org.student_id, await world.slot(), await world.slot(), await world.rule(),
                 await world.time_off(), await world.appointment(),
-                await world.purchase(pending=True), world.organization()]
+                await world.purchase(pending=True), world.organization(),
+                await world.invited_user()]
     schemathesis.graphql.scalar(
         "ID", st.one_of(st.sampled_from(real_ids), st.text(max_size=12)).map(nodes.String))
     schemathesis.graphql.scalar("LocalTime", st.one_of(
@@ -93,7 +129,8 @@ async def register_scalars(world: World) -> None:
 async def test_generated_documents_never_break_the_server(db, org, live_server):
     await register_scalars(World(db, org))
 
-    sent = await asyncio.to_thread(fuzz, live_server.url, org.admin.token)
+    sent = await asyncio.to_thread(fuzz, live_server.url,
+                                   logging_in(live_server.url, org.slug, org.admin))
 
     assert sent == EXAMPLES
     async with db.transaction(org.id, read_only=True) as session:

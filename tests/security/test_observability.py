@@ -73,6 +73,8 @@ async def test_metrics_count_operations_errors_and_pool_use(api, org):
         amount: 1, reason: "r"}) { userErrors { code } } }"""
     await api.post(adjust, {"userId": org.client.id}, as_=org.client)  # FORBIDDEN
     await api.post(adjust, {"userId": "nobody"}, as_=org.admin)  # a NOT_FOUND userError
+    unselected = adjust.replace("userErrors { code }", "userErrors { message }")
+    await api.post(unselected, {"userId": "nobody"}, as_=org.admin)  # its code not asked for
 
     response = await api.http.get("/metrics")
 
@@ -85,6 +87,7 @@ async def test_metrics_count_operations_errors_and_pool_use(api, org):
         'bookings_graphql_operation_duration_seconds_count{operation="Me",type="query"}',
         'bookings_graphql_errors_total{code="FORBIDDEN",kind="error"}',
         'bookings_graphql_errors_total{code="NOT_FOUND",kind="user_error"}',
+        'bookings_graphql_errors_total{code="CODE_NOT_SELECTED",kind="user_error"}',
         'bookings_http_requests_total{method="POST",route="/graphql",status="200"}',
         'bookings_db_pool_connections{state="size"}',
         'bookings_db_pool_connections{state="checked_out"}',

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 
 from app.api.schema import schema
+from app.auth import Role
+from app.people.account_tokens import TokenPurpose
 from tests.security.support import World
 from tests.support import PASSWORD
 
@@ -31,6 +33,8 @@ MEMBER_OF_ROLE = {ADMIN: "admin", STAFF: "staff", PROFESSIONAL: "professional", 
 
 OK, VISIBLE, HIDDEN = "ok", "visible", "hidden"
 FORBIDDEN, NOT_FOUND, UNAUTHENTICATED = "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"
+VALIDATION_FAILED, CONFLICT = "VALIDATION_FAILED", "CONFLICT"
+INVALID_TOKEN, WEAK_PASSWORD = "INVALID_TOKEN", "WEAK_PASSWORD"
 # Execute and no-show need the start time to have passed; before it, a caller who may act
 # gets past the permission check to the state check.
 MAY_ACT_LATER = "INVALID_STATE_TRANSITION"
@@ -40,6 +44,11 @@ def row(admin: Any, staff: Any, professional: Any, client: Any,
         anonymous: Any = UNAUTHENTICATED) -> dict[str, Any]:
     return {ADMIN: admin, STAFF: staff, PROFESSIONAL: professional, CLIENT: client,
             ANONYMOUS: anonymous}
+
+
+def public(outcome: str) -> dict[str, Any]:
+    """The same for every caller, logged in or not: a mutation that needs no login."""
+    return row(outcome, outcome, outcome, outcome, anonymous=outcome)
 
 
 EVERYONE = row(OK, OK, OK, OK)
@@ -89,9 +98,39 @@ MATRIX: dict[str, dict[str, Any]] = {
     "TimeOff.reason": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
     "CreditTransaction.createdBy[staff, seen by the client]": row(VISIBLE, VISIBLE, FORBIDDEN,
                                                                    HIDDEN),
+    # Through Professional.user, which everyone may see: false (hidden) unless STAFF/ADMIN.
+    "User.invitationPending[an invited professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
     # ---- mutations ----------------------------------------------------------------------
     "login": row(OK, OK, OK, OK, anonymous=OK),
+    # Accounts (docs/rules.md: accounts). The ways in need no login: a token, if any, is
+    # not looked at, and the answer is the same for everyone.
+    "signUp[the organization allows it]": public(OK),
+    "signUp[the organization does not]": public(VALIDATION_FAILED),
+    "acceptInvitation": public(OK),
+    "acceptInvitation[an unknown token]": public(INVALID_TOKEN),
+    "acceptInvitation[a password reset's token]": public(INVALID_TOKEN),
+    "requestPasswordReset": public(OK),
+    "requestPasswordReset[an email nobody has]": public(OK),  # the same answer: no enumeration
+    "resetPassword": public(OK),
+    "resetPassword[an unknown token]": public(INVALID_TOKEN),
+    "resetPassword[an invitation's token]": public(INVALID_TOKEN),
+    # Looked up first (NOT_FOUND for whom the caller may not see), then ADMIN any role,
+    # STAFF clients only.
+    "resendInvitation[an invited client]": row(OK, OK, NOT_FOUND, NOT_FOUND),
+    "resendInvitation[an invited STAFF member]": row(OK, FORBIDDEN, NOT_FOUND, NOT_FOUND),
+    "resendInvitation[the client, who has a password]": row(CONFLICT, CONFLICT, FORBIDDEN,
+                                                            FORBIDDEN),
+    "changePassword": EVERYONE,  # the caller's own
+    "changePassword[a wrong current password]": row(*[VALIDATION_FAILED] * 4),
+    "changePassword[a common new password]": row(*[WEAK_PASSWORD] * 4),
+    # Ends the caller's own token too: harmless, as a logged-in caller's case has an
+    # organization of its own and the token is sent once.
+    "revokeSessions[own]": EVERYONE,
+    "revokeSessions[another client's]": ADMIN_ONLY,
+    "revokeSessions[another organization's user]": row(NOT_FOUND, FORBIDDEN, FORBIDDEN,
+                                                       FORBIDDEN),
     "updateOrganizationSettings": ADMIN_ONLY,
+    "updateOrganizationSettings[allowClientSignup]": ADMIN_ONLY,
     "createUser[CLIENT]": FRONT_DESK,
     "createUser[ADMIN]": ADMIN_ONLY,
     "updateUser[own name]": EVERYONE,
@@ -180,6 +219,39 @@ def by_id(name: str, global_id: str) -> Call:
                 {"id": global_id})
 
 
+def by_user_id(name: str, global_id: str | None) -> Call:
+    """A mutation of one `userId: ID` argument (omitted when None)."""
+    if global_id is None:
+        return Call(f"mutation {{ {name} {{ userErrors {{ code field }} }} }}")
+    return Call(f"mutation($userId: ID!) {{ {name}(userId: $userId) "
+                f"{{ userErrors {{ code field }} }} }}", {"userId": global_id})
+
+
+def logs_in(name: str, input_type: str, values: dict[str, Any]) -> Call:
+    """A mutation answering with a LoginPayload: `ok` only with a token."""
+    def judge(body: dict) -> str:
+        if body.get("errors") or body["data"][name]["userErrors"]:
+            return outcome(body)
+        return OK if body["data"][name]["token"] else "no token"
+
+    return Call(f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+                f"{{ token userErrors {{ code field }} }} }}", {"input": values}, judge)
+
+
+def true_at(*path: str | int) -> Callable[[dict], str]:
+    """`visible` if the boolean at `path` under `data` is true, `hidden` if false."""
+
+    def judge(body: dict) -> str:
+        if body.get("errors"):
+            return outcome(body)
+        value: Any = body["data"]
+        for step in path:
+            value = value[step]
+        return VISIBLE if value is True else HIDDEN
+
+    return judge
+
+
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
@@ -221,11 +293,49 @@ TRANSACTIONS = "query($userId: ID) { creditTransactions(userId: $userId) { total
 
 
 async def login_case(w: World) -> Call:
-    return Call("""mutation($input: LoginInput!) { login(input: $input) {
-        token userErrors { code } } }""", {"input": {
-        "organization": w.org.slug, "email": w.org.client.user.email, "password": PASSWORD}},
-        judge=lambda body: outcome(body) if body.get("errors") or body["data"]["login"][
-            "userErrors"] else (OK if body["data"]["login"]["token"] else "no token"))
+    return logs_in("login", "LoginInput", {
+        "organization": w.org.slug, "email": w.org.client.user.email, "password": PASSWORD})
+
+
+NEW_PASSWORD = "a much longer new passphrase 42"
+
+
+async def sign_up_case(w: World, *, allowed: bool) -> Call:
+    await w.allow_client_signup(allowed)
+    return logs_in("signUp", "SignUpInput", {
+        "organization": w.org.slug, "email": "signed.up@example.com", "password": NEW_PASSWORD,
+        "firstName": "Signed", "lastName": "Up", "phone": "+1 555 3333"})
+
+
+async def password_reset_request_case(w: World, email: str | None = None) -> Call:
+    def judge(body: dict) -> str:
+        if body.get("errors") or body["data"]["requestPasswordReset"]["userErrors"]:
+            return outcome(body)
+        return OK if body["data"]["requestPasswordReset"]["accepted"] else "not accepted"
+
+    return Call("""mutation($input: RequestPasswordResetInput!) {
+        requestPasswordReset(input: $input) { accepted userErrors { code field } } }""",
+                {"input": {"organization": w.org.slug,
+                           "email": email or w.org.client.user.email}}, judge)
+
+
+async def accept_invitation_case(w: World, token: Awaitable[str]) -> Call:
+    return logs_in("acceptInvitation", "AcceptInvitationInput",
+                   {"token": await token, "password": NEW_PASSWORD})
+
+
+async def reset_password_case(w: World, token: Awaitable[str]) -> Call:
+    return logs_in("resetPassword", "ResetPasswordInput",
+                   {"token": await token, "newPassword": NEW_PASSWORD})
+
+
+async def unknown_token() -> str:
+    return "an-unknown-token-of-the-right-shape-000000000"
+
+
+def change_password(current: str, new: str) -> Call:
+    return mutation("changePassword", "ChangePasswordInput",
+                    {"currentPassword": current, "newPassword": new})
 
 
 def new_user(role: str) -> dict[str, Any]:
@@ -312,7 +422,8 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "node[CreditTransaction: another client's]": lambda w: _call(
         node, w.purchase("other_client")),
     "me": lambda w: _ready(Call("{ me { id role } }")),
-    "organization": lambda w: _ready(Call("{ organization { slug settings { bookingWindowDays } } }")),
+    "organization": lambda w: _ready(Call(
+        "{ organization { slug settings { bookingWindowDays allowClientSignup } } }")),
     "users": users_case,
     "professionals": lambda w: _ready(Call("{ professionals { edges { node { id } } } }")),
     "availability": availability_case,
@@ -357,10 +468,49 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         lambda global_id: Call(
             "query($id: ID!) { node(id: $id) { ... on CreditTransaction { createdBy { id } } } }",
             {"id": global_id}, shown("node", "createdBy")), w.purchase()),
+    "User.invitationPending[an invited professional's]": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on Professional { user { invitationPending } } } }",
+        {"id": global_id}, true_at("node", "user", "invitationPending")),
+        w.invited_professional()),
 
     "login": login_case,
+    "signUp[the organization allows it]": lambda w: sign_up_case(w, allowed=True),
+    "signUp[the organization does not]": lambda w: sign_up_case(w, allowed=False),
+    "acceptInvitation": lambda w: accept_invitation_case(
+        w, w.account_token(TokenPurpose.INVITATION)),
+    "acceptInvitation[an unknown token]": lambda w: accept_invitation_case(w, unknown_token()),
+    "acceptInvitation[a password reset's token]": lambda w: accept_invitation_case(
+        w, w.account_token(TokenPurpose.PASSWORD_RESET)),
+    "requestPasswordReset": password_reset_request_case,
+    "requestPasswordReset[an email nobody has]": lambda w: password_reset_request_case(
+        w, f"nobody@{w.org.slug}.example"),
+    "resetPassword": lambda w: reset_password_case(
+        w, w.account_token(TokenPurpose.PASSWORD_RESET)),
+    "resetPassword[an unknown token]": lambda w: reset_password_case(w, unknown_token()),
+    "resetPassword[an invitation's token]": lambda w: reset_password_case(
+        w, w.account_token(TokenPurpose.INVITATION)),
+    "resendInvitation[an invited client]": lambda w: _call(
+        lambda global_id: by_user_id("resendInvitation", global_id), w.invited_user()),
+    "resendInvitation[an invited STAFF member]": lambda w: _call(
+        lambda global_id: by_user_id("resendInvitation", global_id), w.invited_user(Role.STAFF)),
+    "resendInvitation[the client, who has a password]": lambda w: _after(  # seen by the
+        w.appointment(), by_user_id("resendInvitation", w.org.client.id)),  # professional
+    "changePassword": lambda w: _ready(change_password(PASSWORD, NEW_PASSWORD)),
+    "changePassword[a wrong current password]": lambda w: _ready(change_password(
+        "not the password at all", NEW_PASSWORD)),
+    "changePassword[a common new password]": lambda w: _ready(change_password(
+        PASSWORD, "password123")),
+    "revokeSessions[own]": lambda w: _ready(by_user_id("revokeSessions", None)),
+    "revokeSessions[another client's]": lambda w: _ready(by_user_id(
+        "revokeSessions", w.org.other_client.id)),
+    "revokeSessions[another organization's user]": lambda w: _call(
+        lambda global_id: by_user_id("revokeSessions", global_id),
+        w.user_of_another_organization()),
     "updateOrganizationSettings": lambda w: _ready(mutation(
         "updateOrganizationSettings", "UpdateOrganizationSettingsInput", {"bookingWindowDays": 14})),
+    "updateOrganizationSettings[allowClientSignup]": lambda w: _ready(mutation(
+        "updateOrganizationSettings", "UpdateOrganizationSettingsInput",
+        {"allowClientSignup": True})),
     "createUser[CLIENT]": lambda w: _ready(mutation("createUser", "CreateUserInput",
                                                     new_user("CLIENT"))),
     "createUser[ADMIN]": lambda w: _ready(mutation("createUser", "CreateUserInput",
@@ -480,9 +630,10 @@ async def _with_credits(w: World, client: str, value: Awaitable[Any]) -> Any:
 QUERY_FIELDS = {field["name"] for field in schema.execute_sync(
     "{ __schema { queryType { fields { name } } } }").data["__schema"]["queryType"]["fields"]}
 
-# Reads change nothing, and an anonymous caller may change nothing, so those cases share
-# their organization (a row's, or one for every anonymous case) to keep the suite fast.
-# Every other case gets an organization of its own.
+# Reads change nothing, and an anonymous caller may change nothing but through the
+# mutations served without a login (signing up, following an emailed link...), so the
+# other cases share their organization (a row's, or one for every anonymous case) to keep
+# the suite fast. Every other case gets an organization of its own.
 _shared_worlds: dict[str, tuple[World, Call | None]] = {}
 
 
@@ -490,12 +641,20 @@ def _reads_only(operation: str) -> bool:
     return operation[0].isupper() or operation.split("[")[0] in QUERY_FIELDS
 
 
+def _share_key(operation: str, role: str) -> str | None:
+    if _reads_only(operation):
+        return operation
+    if role == ANONYMOUS and MATRIX[operation][ANONYMOUS] == UNAUTHENTICATED:
+        return "anonymous"
+    return None
+
+
 async def _arrange(operation: str, role: str, tenants) -> tuple[World, Call]:
     caller_key = MEMBER_OF_ROLE.get(role)
-    share_key = operation if _reads_only(operation) else (None if caller_key else "anonymous")
+    share_key = _share_key(operation, role)
     if share_key is None:
         world = World(tenants.db, await tenants.create())
-        world.caller = getattr(world.org, caller_key)
+        world.caller = getattr(world.org, caller_key) if caller_key else None
         return world, await CASES[operation](world)
     if share_key not in _shared_worlds:
         _shared_worlds[share_key] = (World(tenants.db, await tenants.create()), None)
