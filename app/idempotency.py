@@ -11,10 +11,11 @@ the duplicate reads the stored result; if it rolled back, the duplicate's
 insert succeeds and it does the work itself. Claim the key before taking any
 other lock, so that a waiting duplicate holds nothing the first one needs.
 
-What a request made is a dataclass whose fields are ORM objects (or None): an
-appointment and its ledger entry, say. It is stored as a snapshot of each object
-(`app.orm.snapshot`), and a replay is answered from those snapshots: the answer of
-the first request, as it was then, even if the objects have changed since.
+What a request made is a dataclass whose fields are ORM objects (or None), lists of
+them, or plain numbers: an appointment and its ledger entry, say, or a series with its
+booked occurrences. It is stored as a snapshot of each object (`app.orm.snapshot`), and a
+replay is answered from those snapshots: the answer of the first request, as it was then,
+even if the objects have changed since.
 """
 
 import dataclasses
@@ -111,8 +112,15 @@ async def run_once(
 
 def record(made: Any) -> Result:
     """A result as JSON: a snapshot of each of its objects (null for a missing one)."""
-    return {part.name: None if (value := getattr(made, part.name)) is None else snapshot(value)
-            for part in dataclasses.fields(made)}
+    return {part.name: _recorded(getattr(made, part.name)) for part in dataclasses.fields(made)}
+
+
+def _recorded(value: Any) -> Any:
+    if value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, list):
+        return [snapshot(item) for item in value]
+    return snapshot(value)
 
 
 # Results stored before the snapshot codec was shared named these parts differently;
@@ -126,8 +134,14 @@ def replay(made: type[Made], recorded: Result) -> Made:
     parts = {}
     for part in dataclasses.fields(made):
         stored = recorded.get(part.name, recorded.get(_EARLIER_NAMES.get(part.name, "")))
-        parts[part.name] = None if stored is None else from_snapshot(_model(hints[part.name]),
-                                                                     stored)
+        hint = hints[part.name]
+        if stored is None or isinstance(stored, int | str):
+            parts[part.name] = stored
+        elif get_origin(hint) is list:
+            (model,) = get_args(hint)
+            parts[part.name] = [from_snapshot(model, item) for item in stored]
+        else:
+            parts[part.name] = from_snapshot(_model(hint), stored)
     return made(**parts)
 
 

@@ -118,6 +118,10 @@ class Loaders:
         return _one_each(self._context, appointments.get_many, _by_id)
 
     @cached_property
+    def series(self) -> DataLoader:
+        return _one_each(self._context, appointments.get_series_many, _by_id)
+
+    @cached_property
     def time_slot(self) -> DataLoader:
         return _one_each(self._context, scheduling.get_slots, _by_id)
 

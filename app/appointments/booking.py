@@ -29,6 +29,7 @@ from app.organizations import repository as organizations
 from app.organizations.models import Organization
 from app.people import repository as people
 from app.people.models import Professional
+from app.scheduling.models import TimeSlot
 
 
 async def book_time_slot(
@@ -55,35 +56,12 @@ async def book_time_slot(
         if parties is None:
             raise NotFound("No such time slot.", field="slot_id")
         slot, professional, *_ = parties  # `parties` keeps the rest in the session
-        await _check_may_book(session, principal, professional, client_id)
+        await check_may_book(session, principal, professional, client_id)
         organization = await organizations.get_current(session)
-        check_booking_window(principal, organization, slot.starts_at, now, field="slot_id")
         if student_id is not None:
-            await _check_student(session, student_id, client_id)
-        await take_slot(session, slot.id, field="slot_id")
-        appointment = Appointment(
-            professional_id=professional.id,
-            client_id=client_id,
-            student_id=student_id,
-            time_slot_id=slot.id,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            state=AppointmentState.PRE_CONFIRMED,
-            credit_cost=professional.credit_cost,
-            refundable_until=refundable_until(slot.starts_at,
-                                              organization.cancellation_policy_hours),
-            notes=validation.optional_text(notes, "notes"),
-            booked_at=now,
-        )
-        session.add(appointment)
-        await _flush_appointment(session)
-        posting = await ledger.debit(
-            session, user_id=client_id, amount=appointment.credit_cost, now=now,
-            appointment_id=appointment.id, created_by_id=principal.user_id,
-            description="Booking",
-        )
-        await messages.tell_client(session, appointment, messages.Event.BOOKED)
-        return AppointmentChange(appointment, posting.transaction, posting.balance)
+            await check_student(session, student_id, client_id)
+        return await book_slot(session, principal, organization, professional, slot,
+                               client_id=client_id, student_id=student_id, notes=notes, now=now)
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
                "notes": notes}
@@ -92,9 +70,59 @@ async def book_time_slot(
         request=request, perform=perform, made=AppointmentChange)
 
 
-async def _check_may_book(
+async def book_slot(
+    session: AsyncSession,
+    principal: Principal | None,
+    organization: Organization,
+    professional: Professional,
+    slot: TimeSlot,
+    *,
+    client_id: int,
+    student_id: int | None,
+    notes: str | None,
+    now: datetime,
+    series_id: int | None = None,
+) -> AppointmentChange:
+    """Books `slot` once the caller checked who may book it: the window, the slot (guarded),
+    the appointment with its policy snapshot, and the debit, in the caller's transaction.
+
+    `principal` None: the series job books an occurrence entering the window, on behalf of
+    the series (its creator was checked when it was booked; no notice applies so far ahead).
+    """
+    check_booking_window(principal, organization, slot.starts_at, now, field="slot_id")
+    await take_slot(session, slot.id, field="slot_id")
+    appointment = Appointment(
+        professional_id=professional.id,
+        client_id=client_id,
+        student_id=student_id,
+        time_slot_id=slot.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        state=AppointmentState.PRE_CONFIRMED,
+        credit_cost=professional.credit_cost,
+        refundable_until=refundable_until(slot.starts_at,
+                                          organization.cancellation_policy_hours),
+        notes=validation.optional_text(notes, "notes"),
+        booked_at=now,
+        series_id=series_id,
+    )
+    session.add(appointment)
+    await _flush_appointment(session)
+    posting = await ledger.debit(
+        session, user_id=client_id, amount=appointment.credit_cost, now=now,
+        appointment_id=appointment.id,
+        created_by_id=None if principal is None else principal.user_id,
+        description="Booking",
+    )
+    await messages.tell_client(session, appointment, messages.Event.BOOKED)
+    return AppointmentChange(appointment, posting.transaction, posting.balance)
+
+
+async def check_may_book(
     session: AsyncSession, principal: Principal, professional: Professional, client_id: int
 ) -> None:
+    """Who may book whom: a client themself, a professional into their own slots, STAFF and
+    ADMIN anyone; the client an active CLIENT, the professional taking bookings."""
     if principal.role is Role.CLIENT and client_id != principal.user_id:
         raise Forbidden("Clients book for themselves (and their own students) only.")
     if principal.role is Role.PROFESSIONAL and professional.user_id != principal.user_id:
@@ -110,10 +138,11 @@ async def _check_may_book(
 
 
 def check_booking_window(
-    principal: Principal, organization: Organization, starts_at: datetime, now: datetime,
-    *, field: str,
+    principal: Principal | None, organization: Organization, starts_at: datetime,
+    now: datetime, *, field: str,
 ) -> None:
-    """Inside the booking window and the minimum notice; STAFF and ADMIN may skip the notice.
+    """Inside the booking window and the minimum notice; STAFF and ADMIN (and the series
+    job, `principal` None) may skip the notice.
 
     `field` is the caller's argument that named the slot, for the refusals."""
     if starts_at <= now:
@@ -124,13 +153,14 @@ def check_booking_window(
             field=field,
         )
     notice = timedelta(minutes=organization.minimum_notice_minutes)
-    if not principal.is_staff_or_admin and starts_at < now + notice:
+    if principal is not None and not principal.is_staff_or_admin and starts_at < now + notice:
         raise OutsideBookingWindow(
             f"Bookings need {organization.minimum_notice_minutes} minutes' notice.", field=field
         )
 
 
-async def _check_student(session: AsyncSession, student_id: int, client_id: int) -> None:
+async def check_student(session: AsyncSession, student_id: int, client_id: int) -> None:
+    """The client's own, active student."""
     student = await people.get_student(session, student_id)
     if student is None or student.guardian_id != client_id:
         raise NotFound("No such student of this client.", field="student_id")

@@ -53,6 +53,17 @@ async def cancel_appointment(
         request=request, perform=perform, made=AppointmentChange)
 
 
+async def cancel_open(
+    session: AsyncSession, principal: Principal, appointment: Appointment, *, now: datetime,
+    reason: str | None,
+) -> Posting | None:
+    """Cancels an appointment the caller has locked and may cancel (an occurrence of a
+    series being cancelled), under the policy as for `cancel_appointment`."""
+    return await _cancel(session, appointment, decide_cancellation(appointment, principal.role, now),
+                         now, cancelled_by_id=principal.user_id, reason=reason,
+                         event=messages.Event.CANCELLED)
+
+
 async def expire_unconfirmed_bookings(session: AsyncSession, *, now: datetime) -> list[int]:
     """Cancels, with a full refund, PRE_CONFIRMED bookings past their TTL or their start.
 

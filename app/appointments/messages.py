@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments.models import Appointment
+from app.appointments.models import Appointment, AppointmentSeries, SeriesSkip
 from app.notifications.models import NotificationKind
 from app.notifications.outbox import enqueue
 from app.organizations import repository as organizations
@@ -72,4 +72,22 @@ async def tell_client(
             body=f"{refunded} credit{'s' if refunded != 1 else ''} for your appointment with "
                  f"{who} on {when} are back in your balance.",
             appointment_id=appointment.id, dedupe_key=f"refund:{appointment.id}",
+        )
+
+
+async def tell_series_skipped(session: AsyncSession, series: AppointmentSeries,
+                              skip: SeriesSkip) -> None:
+    """Tells the client and the professional, once each, that an occurrence of their series
+    could not be booked, naming the date and why; the series goes on."""
+    organization = await organizations.get_current(session)
+    professional = await people.get_professional(session, series.professional_id)
+    local = skip.starts_at.astimezone(ZoneInfo(series.time_zone))
+    when = f"{local:%A %d %B %Y at %H:%M} ({series.time_zone})"
+    for recipient in (series.client_id, professional.user_id):
+        await enqueue(
+            session, kind=NotificationKind.SERIES_SKIPPED, recipient_user_id=recipient,
+            subject=f"Not booked: the session of {local:%A %d %B} - {organization.name}",
+            body=f"The standing appointment on {when} could not be booked: {skip.message} "
+                 "The other sessions of the series stay booked.",
+            dedupe_key=f"series-skip:{series.id}:{skip.occurrence}:{recipient}",
         )

@@ -82,7 +82,7 @@ async def list_appointments(
     **filters: Any,
 ) -> pagination.Page[Appointment]:
     """Gets one page of the visible appointments, earliest start first."""
-    await _check_filter_targets(session, principal, filters.get("professional_id"),
+    await check_filter_targets(session, principal, filters.get("professional_id"),
                                 filters.get("client_id"))
     request = pagination.page_request(first, after, repository.APPOINTMENT_SORT_KEY)
     statement = appointments_query(session, principal, **filters)
@@ -90,10 +90,11 @@ async def list_appointments(
                                        repository.APPOINTMENT_SORT_KEY)
 
 
-async def _check_filter_targets(
+async def check_filter_targets(
     session: AsyncSession, principal: Principal, professional_id: int | None,
     client_id: int | None,
 ) -> None:
+    """NOT_FOUND for a filter naming a professional or client the caller cannot see."""
     # A filter naming someone the caller cannot see (another organization's, above all)
     # is NOT_FOUND, as that ID is everywhere else, rather than an empty list.
     if professional_id is not None and await people.get_professional(

@@ -7,7 +7,12 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, false, select, tru
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.appointments.models import Appointment, AppointmentState
+from app.appointments.models import (
+    OPEN_STATES,
+    Appointment,
+    AppointmentSeries,
+    AppointmentState,
+)
 from app.auth import Principal, Role
 from app.organizations.models import Organization
 from app.people.models import Professional, User
@@ -139,5 +144,29 @@ async def unconfirmed_due(
             (Appointment.booked_at < booked_before) | (Appointment.starts_at <= starting_before),
         )
         .order_by(Appointment.id)
+    )
+    return list(await session.scalars(statement))
+
+
+async def open_of_series(session: AsyncSession, series_id: int, *,
+                         starting_after: datetime) -> list[int]:
+    """Ids of a series' open appointments that start after an instant, earliest first."""
+    statement = (
+        select(Appointment.id)
+        .where(
+            Appointment.organization_id == current_organization_id(session),
+            Appointment.series_id == series_id,
+            Appointment.state.in_(OPEN_STATES),
+            Appointment.starts_at > starting_after,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return list(await session.scalars(statement))
+
+
+async def get_series_many(session: AsyncSession, ids: Iterable[int]) -> list[AppointmentSeries]:
+    statement = select(AppointmentSeries).where(
+        AppointmentSeries.organization_id == current_organization_id(session),
+        AppointmentSeries.id.in_(set(ids)),
     )
     return list(await session.scalars(statement))

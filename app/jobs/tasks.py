@@ -56,6 +56,12 @@ async def refresh_professional_slots(
     return {"slots_created": created}
 
 
+@_periodic("extend_series", "47 2 * * *")  # nightly, after the slots are generated
+async def extend_series(context: JobContext, timestamp: int) -> dict[str, int]:
+    booked, skipped = await work.extend_series(_resources(context).db, now=utc_now())
+    return {"occurrences_booked": booked, "occurrences_skipped": skipped}
+
+
 @_periodic("expire_credit_lots", "7 * * * *")  # hourly
 async def expire_credit_lots(context: JobContext, timestamp: int) -> dict[str, int]:
     expired = await work.expire_credit_lots(_resources(context).db, now=utc_now())

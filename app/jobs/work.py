@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
-from app.appointments import cancellation
+from app.appointments import cancellation, messages, series
 from app.credits import ledger
 from app.db import Database
 from app.notifications import reminders
@@ -134,6 +134,31 @@ async def expire_credit_lots(
         organization_ids,
     )
     return sum(results.values())
+
+
+async def extend_series(
+    db: Database, *, now: datetime, organization_ids: Collection[int] | None = None
+) -> tuple[int, int]:
+    """Books the occurrences of every active series that have entered the booking window;
+    tells the client and the professional of each one that cannot be booked. Each series in
+    its own transaction. Returns (booked, skipped)."""
+    booked = skipped = 0
+    failures: dict[int, BaseException] = {}
+    for organization_id in await organizations_to_visit(db, organization_ids):
+        try:
+            async with db.transaction(organization_id, read_only=True) as session:
+                series_ids = await series.active_series_ids(session)
+            for series_id in series_ids:
+                async with db.transaction(organization_id) as session:
+                    booked_now, skipped_now = await series.extend_series(
+                        session, series_id, now=now, report=messages.tell_series_skipped)
+                booked, skipped = booked + booked_now, skipped + skipped_now
+        except Exception as error:
+            logger.exception("extending series failed for organization %s", organization_id)
+            failures[organization_id] = error
+    if failures:
+        raise OrganizationsFailed("extend_series", failures)
+    return booked, skipped
 
 
 async def expire_unconfirmed_bookings(

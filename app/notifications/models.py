@@ -18,6 +18,7 @@ class NotificationKind(StrEnum):
     REMINDER = "REMINDER"
     INVITATION = "INVITATION"
     PASSWORD_RESET = "PASSWORD_RESET"
+    SERIES_SKIPPED = "SERIES_SKIPPED"
 
 
 class NotificationStatus(StrEnum):

@@ -1,12 +1,18 @@
 """Inputs and payloads of appointments: the `appointments` filter, booking, and the mutations
 that move an appointment along its lifecycle."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
 from app.api import ids
-from app.api.appointments.types import AppointmentStateType, AppointmentType
+from app.api.appointments.types import (
+    AppointmentSeriesType,
+    AppointmentStateType,
+    AppointmentType,
+    SeriesFrequencyType,
+    SeriesOccurrenceSkipType,
+)
 from app.api.common import IDEMPOTENCY_KEY, USER_ERRORS
 from app.api.credits.types import CreditBalanceType, CreditTransactionType
 from app.api.errors import UserErrorType
@@ -110,3 +116,66 @@ class AppointmentPayload:
 def optional_id(global_id: str | None, type_name: str, field: str) -> int | None:
     """The primary key behind an ID the client may leave out (a filter's, a booking's)."""
     return None if global_id is None else ids.decode(global_id, type_name, field=field)
+
+
+@strawberry.input(description="A standing appointment, from its first occurrence.")
+class BookSeriesInput:
+    time_slot_id: strawberry.ID = strawberry.field(
+        description="The first occurrence; its local weekday and start time define the series.")
+    frequency: SeriesFrequencyType = strawberry.field(description="Every week or every other.")
+    until: date | None = strawberry.field(
+        default=None, description="Last date an occurrence may fall on (at most two years on).")
+    count: int | None = strawberry.field(
+        default=None, description="Number of occurrences, 1 to 104 (not with `until`).")
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Default: the caller; as for `bookTimeSlot`.")
+    student_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A student of the client, when booking for them.")
+    notes: str | None = strawberry.field(default=None, description="For the professional.")
+    skip_unavailable: bool | None = strawberry.field(
+        default=True,
+        description="true: book every occurrence that can be booked and list the others in "
+                    "`skipped`. false: all or nothing.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="The series and the occurrences booked now; or why not.")
+class BookSeriesPayload:
+    series: AppointmentSeriesType | None = strawberry.field(
+        default=None, description="The new series; null when refused.")
+    appointments: list[AppointmentType] = strawberry.field(
+        default_factory=list,
+        description="The occurrences booked now: those inside the booking window.")
+    skipped: list[SeriesOccurrenceSkipType] = strawberry.field(
+        default_factory=list, description="Occurrences inside the window that could not be booked.")
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None,
+        description="The client's balance after the debits; null for a caller who may not see it.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS)
+
+
+@strawberry.input(description="Which occurrences of a series to cancel; the series ends.")
+class CancelSeriesInput:
+    series_id: strawberry.ID = strawberry.field(description="The series to end.")
+    from_appointment_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Cancel this occurrence and every later one; default: every occurrence "
+                    "that has not started.")
+    reason: str | None = strawberry.field(default=None, description="Why, for the record.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="The ended series and what cancelling it did; or why not.")
+class CancelSeriesPayload:
+    series: AppointmentSeriesType | None = strawberry.field(
+        default=None, description="The series, now inactive; null when refused.")
+    cancelled_appointments: list[AppointmentType] = strawberry.field(
+        default_factory=list, description="The occurrences cancelled, each under the policy.")
+    refunded_credits: int = strawberry.field(
+        default=0, description="Credits returned in all, as the cancellation policy allows.")
+    credit_balance: CreditBalanceType | None = strawberry.field(
+        default=None,
+        description="The client's balance afterwards; null for a caller who may not see it.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        default_factory=list, description=USER_ERRORS)

@@ -7,18 +7,27 @@ from app.api import ids
 from app.api.appointments.inputs import (
     AppointmentActionInput,
     AppointmentPayload,
+    BookSeriesInput,
+    BookSeriesPayload,
     BookTimeSlotInput,
     BookTimeSlotPayload,
     CancelAppointmentInput,
+    CancelSeriesInput,
+    CancelSeriesPayload,
     RescheduleAppointmentInput,
     optional_id,
 )
-from app.api.appointments.types import AppointmentType
+from app.api.appointments.types import (
+    AppointmentSeriesType,
+    AppointmentType,
+    SeriesOccurrenceSkipType,
+)
 from app.api.context import Info
 from app.api.credits.types import CreditBalanceType, CreditTransactionType
 from app.api.errors import run_mutation
-from app.appointments import booking, cancellation, lifecycle, rescheduling
+from app.appointments import booking, cancellation, lifecycle, rescheduling, series
 from app.appointments.changes import AppointmentChange
+from app.appointments.models import SeriesFrequency
 from app.auth import Principal
 from app.credits import service as credits
 
@@ -53,6 +62,52 @@ class Mutation:
 
         return await run_mutation(info, BookTimeSlotPayload, action,
                                   fields={"slot_id": ["input", "timeSlotId"]})
+
+    @strawberry.mutation(description="Book a standing appointment: the occurrences inside the "
+                                     "booking window now, the rest as the window reaches them.")
+    async def book_series(self, info: Info, input: BookSeriesInput) -> BookSeriesPayload:
+        async def action(session, principal):
+            made = await series.book_series(
+                session, principal,
+                slot_id=ids.decode(input.time_slot_id, "TimeSlot", field="slot_id"),
+                interval_weeks=SeriesFrequency(input.frequency).interval_weeks,
+                until=input.until, count=input.count,
+                client_id=optional_id(input.client_id, "User", "client_id"),
+                student_id=optional_id(input.student_id, "Student", "student_id"),
+                notes=input.notes,
+                skip_unavailable=input.skip_unavailable is not False,
+                idempotency_key=input.idempotency_key,
+            )
+            return BookSeriesPayload(
+                series=AppointmentSeriesType.from_model(made.series),
+                appointments=[AppointmentType.from_model(a) for a in made.appointments],
+                skipped=[SeriesOccurrenceSkipType.from_model(skip) for skip in made.skipped],
+                credit_balance=_balance(made.balance, made.series.client_id, principal),
+            )
+
+        return await run_mutation(info, BookSeriesPayload, action,
+                                  fields={"slot_id": ["input", "timeSlotId"],
+                                          "interval_weeks": ["input", "frequency"]})
+
+    @strawberry.mutation(description="Cancel the chosen occurrence and every later one that has "
+                                     "not started, each under the policy, and end the series.")
+    async def cancel_series(self, info: Info, input: CancelSeriesInput) -> CancelSeriesPayload:
+        async def action(session, principal):
+            made = await series.cancel_series(
+                session, principal, ids.decode(input.series_id, "AppointmentSeries",
+                                               field="series_id"),
+                from_appointment_id=optional_id(input.from_appointment_id, "Appointment",
+                                                "from_appointment_id"),
+                reason=input.reason, idempotency_key=input.idempotency_key,
+            )
+            return CancelSeriesPayload(
+                series=AppointmentSeriesType.from_model(made.series),
+                cancelled_appointments=[AppointmentType.from_model(a) for a in made.appointments],
+                refunded_credits=made.refunded,
+                credit_balance=_balance(made.balance, made.series.client_id, principal),
+            )
+
+        return await run_mutation(info, CancelSeriesPayload, action)
 
     @strawberry.mutation(description="PRE_CONFIRMED -> CONFIRMED, before the start time (an "
                                      "unconfirmed booking expires at its start).")
@@ -99,6 +154,12 @@ class Mutation:
     @strawberry.mutation(description="CONFIRMED -> NO_SHOW, after the start time; credits are kept.")
     async def mark_no_show(self, info: Info, input: AppointmentActionInput) -> AppointmentPayload:
         return await _act(info, input, lifecycle.mark_no_show)
+
+
+def _balance(balance, client_id: int, principal: Principal) -> CreditBalanceType | None:
+    if balance is None or not credits.can_see_credits_of(principal, client_id):
+        return None
+    return CreditBalanceType.from_model(balance)
 
 
 def _appointment_pk(global_id: str) -> int:

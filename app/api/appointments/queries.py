@@ -5,13 +5,13 @@ fields of lower domains that show one: TimeSlot.appointment and CreditTransactio
 import strawberry
 
 from app.api.appointments.inputs import AppointmentFilter, optional_id
-from app.api.appointments.types import AppointmentType
+from app.api.appointments.types import AppointmentSeriesType, AppointmentType
 from app.api.common import Connection
 from app.api.context import Info
 from app.api.credits.types import appointment_of_transaction
 from app.api.nodes import node_resolver
 from app.api.scheduling.types import appointment_of_slot
-from app.appointments import reading
+from app.appointments import reading, series
 from app.pagination import count
 
 # ---- fields of TimeSlot and CreditTransaction (see their types) -------------
@@ -44,6 +44,13 @@ async def resolve_appointment(info: Info, pk: int) -> AppointmentType:
     principal = await info.context.principal()
     async with info.context.reading() as session:
         return AppointmentType.from_model(await reading.get_appointment(session, principal, pk))
+
+
+@node_resolver("AppointmentSeries")
+async def resolve_series(info: Info, pk: int) -> AppointmentSeriesType:
+    principal = await info.context.principal()
+    async with info.context.reading() as session:
+        return AppointmentSeriesType.from_model(await series.get_series(session, principal, pk))
 
 
 # ---- operations -------------------------------------------------------------
@@ -80,3 +87,31 @@ class Query:
                                                                        **filters))
 
         return Connection.from_page(page, AppointmentType.from_model, total)
+
+    @strawberry.field(description="Standing appointments the caller may see (as for "
+                                  "appointments), oldest first (`first` <= 100).")
+    async def appointment_series(
+        self,
+        info: Info,
+        client_id: strawberry.ID | None = None,
+        professional_id: strawberry.ID | None = None,
+        active: bool | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[AppointmentSeriesType]:
+        principal = await info.context.principal()
+        filters = {"client_id": optional_id(client_id, "User", "client_id"),
+                   "professional_id": optional_id(professional_id, "Professional",
+                                                  "professional_id"),
+                   "active": active}
+        async with info.context.reading() as session:
+            await reading.check_filter_targets(session, principal, filters["professional_id"],
+                                               filters["client_id"])
+            page = await series.list_series(session, principal, first=first, after=after,
+                                            **filters)
+
+        async def total() -> int:
+            async with info.context.reading() as session:
+                return await count(session, series.series_query(session, principal, **filters))
+
+        return Connection.from_page(page, AppointmentSeriesType.from_model, total)

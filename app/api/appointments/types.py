@@ -4,20 +4,32 @@ Appointments builds on people, scheduling and credits, and imports their types; 
 their fields that show an appointment (see app/api/appointments/queries.py).
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Optional
 
 import strawberry
 from strawberry import Private
 
 from app.api import ids
-from app.api.common import Node
+from app.api.common import Connection, LocalTime, Node
 from app.api.context import Info
 from app.api.credits.types import CreditTransactionType
+from app.api.errors import UserErrorCodeType
 from app.api.people.types import ProfessionalType, StudentType, UserType
-from app.api.scheduling.types import TimeSlotType
+from app.api.scheduling.types import TimeSlotType, WeekdayType
 from app.appointments import reading
-from app.appointments.models import Appointment, AppointmentState
+from app.appointments import series as series_service
+from app.appointments.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentState,
+    SeriesFrequency,
+    SeriesSkip,
+)
 from app.credits import service as credits
+from app.errors import UserErrorCode
+from app.pagination import count
+from app.scheduling.models import Weekday
 
 AppointmentStateType = strawberry.enum(
     AppointmentState,
@@ -120,6 +132,13 @@ class AppointmentType(Node):
             reason=decision.reason,
         )
 
+    @strawberry.field(description="The standing appointment this is an occurrence of, if any.")
+    async def series(self, info: Info) -> Optional["AppointmentSeriesType"]:
+        if self.model.series_id is None:
+            return None
+        return AppointmentSeriesType.from_model(
+            await info.context.loaders.series.load(self.model.series_id))
+
     @strawberry.field(description="Ledger entries of this appointment, for those who see credits.")
     async def credit_transactions(self, info: Info) -> list[CreditTransactionType]:
         principal = await info.context.principal()
@@ -129,3 +148,86 @@ class AppointmentType(Node):
             self.model.id
         )
         return [CreditTransactionType.from_model(entry) for entry in entries]
+
+
+SeriesFrequencyType = strawberry.enum(
+    SeriesFrequency, name="SeriesFrequency",
+    description="How often a series repeats: every week, or every other week.")
+
+
+@strawberry.type(name="AppointmentSeries", description=(
+    "A standing appointment: the same local weekday and time with the same professional every "
+    "week (or every other week), in the professional's time zone."))
+class AppointmentSeriesType(Node):
+    frequency: SeriesFrequencyType = strawberry.field(description="Every week or every other.")
+    weekday: WeekdayType = strawberry.field(description="The local weekday of every occurrence.")
+    start_time: LocalTime = strawberry.field(description="The local start of every occurrence.")
+    time_zone: str = strawberry.field(description="The professional's zone the times are in.")
+    until: date | None = strawberry.field(
+        description="Last date an occurrence may fall on; null with a null `count`: open-ended.")
+    count: int | None = strawberry.field(
+        description="Number of occurrences asked for; null: bounded by `until` or open-ended.")
+    active: bool = strawberry.field(
+        description="False once cancelled, or once its last occurrence has been handled.")
+    created_at: datetime = strawberry.field(description="When it was booked.")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
+    model: Private[AppointmentSeries]
+
+    @classmethod
+    def from_model(cls, series: AppointmentSeries) -> "AppointmentSeriesType":
+        return cls(
+            id=ids.encode("AppointmentSeries", series.id),
+            frequency=SeriesFrequency.of(series.interval_weeks),
+            weekday=Weekday.of(series.first_date),
+            start_time=series.start_time,
+            time_zone=series.time_zone,
+            until=series.until,
+            count=series.count,
+            active=series.active,
+            created_at=series.created_at,
+            cancelled_at=series.cancelled_at,
+            model=series,
+        )
+
+    @strawberry.field(description="Who the series is booked for and pays: the CLIENT.")
+    async def client(self, info: Info) -> UserType:
+        return UserType.from_model(await info.context.loaders.user.load(self.model.client_id))
+
+    @strawberry.field(description="Whom the client booked for, if not themself.")
+    async def student(self, info: Info) -> StudentType | None:
+        if self.model.student_id is None:
+            return None
+        return StudentType.from_model(await info.context.loaders.student.load(self.model.student_id))
+
+    @strawberry.field(description="Whom the sessions are with.")
+    async def professional(self, info: Info) -> ProfessionalType:
+        loaded = await info.context.loaders.professional.load(self.model.professional_id)
+        return ProfessionalType.from_model(loaded)
+
+    @strawberry.field(description="Its occurrences booked so far, earliest first (`first` <= 100).")
+    async def appointments(self, info: Info, first: int | None = 50,
+                           after: str | None = None) -> Connection[AppointmentType]:
+        principal = await info.context.principal()
+        async with info.context.reading() as session:
+            page = await series_service.list_occurrences(session, principal, self.model.id,
+                                                         first=first, after=after)
+
+        async def total() -> int:
+            async with info.context.reading() as session:
+                return await count(session, series_service.occurrences_query(
+                    session, principal, self.model.id))
+
+        return Connection.from_page(page, AppointmentType.from_model, total)
+
+
+@strawberry.type(name="SeriesOccurrenceSkip",
+                 description="An occurrence of a series that could not be booked, and why.")
+class SeriesOccurrenceSkipType:
+    starts_at: datetime = strawberry.field(description="When it would have started.")
+    code: UserErrorCodeType = strawberry.field(
+        description="SLOT_UNAVAILABLE, INSUFFICIENT_CREDITS or OUTSIDE_BOOKING_WINDOW.")
+    message: str = strawberry.field(description="Why, for a person.")
+
+    @classmethod
+    def from_model(cls, skip: SeriesSkip) -> "SeriesOccurrenceSkipType":
+        return cls(starts_at=skip.starts_at, code=UserErrorCode(skip.code), message=skip.message)
