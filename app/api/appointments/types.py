@@ -168,7 +168,8 @@ class AppointmentSeriesType(Node):
     count: int | None = strawberry.field(
         description="Number of occurrences asked for; null: bounded by `until` or open-ended.")
     active: bool = strawberry.field(
-        description="False once cancelled, or once its last occurrence has been handled.")
+        description="True while occurrences remain to be booked; false once cancelled, or once "
+                    "every occurrence has been booked or skipped.")
     created_at: datetime = strawberry.field(description="When it was booked.")
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
     model: Private[AppointmentSeries]
