@@ -45,7 +45,7 @@ from app.scheduling.models import TimeSlot, TimeSlotStatus
 from app.tenancy import current_organization_id
 
 MAX_COUNT = 104
-MAX_SPAN = timedelta(days=2 * 365)
+MAX_YEARS = 2
 # The refusals that skip an occurrence; anything else refuses the whole request.
 SKIPPABLE = (SlotUnavailable, InsufficientCredits, OutsideBookingWindow)
 SERIES_SORT_KEY = (AppointmentSeries.id,)
@@ -170,6 +170,8 @@ async def _book_occurrence(
     if starts_at is None:
         raise SlotUnavailable(f"{series.start_time:%H:%M} does not exist on {day.isoformat()} "
                               f"in {series.time_zone} (the clocks go forward).")
+    if not professional.active:
+        raise SlotUnavailable("This professional is not taking bookings.")
     slot = await session.scalar(_AVAILABLE_SLOT_AT, {
         "organization_id": series.organization_id, "professional_id": professional.id,
         "starts_at": starts_at})
@@ -272,8 +274,15 @@ def _check_until(until: date | None, first_date: date) -> None:
         return
     if until < first_date:
         raise ValidationFailed("`until` comes before the first occurrence.", field="until")
-    if until > first_date + MAX_SPAN:
+    if until > _years_after(first_date, MAX_YEARS):
         raise ValidationFailed("A series spans at most two years.", field="until")
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, into a year without one
+        return day.replace(year=day.year + years, day=28)
 
 
 # ---- the extension job --------------------------------------------------------------
@@ -297,12 +306,27 @@ async def extend_series(
     series = await _lock(session, series_id)
     if series is None or not series.active:
         return 0, 0
+    if not await _parties_remain(session, series):
+        series.active = False  # nobody left to book for: the series ends, quietly
+        return 0, 0
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, series.professional_id)
     handled = await _handle_due_occurrences(
         session, series, organization, professional, None, now=now, skip_unavailable=True,
         report=report)
     return len(handled.appointments), len(handled.skipped)
+
+
+async def _parties_remain(session: AsyncSession, series: AppointmentSeries) -> bool:
+    """Whether the client (and the student) of a series may still be booked for. A
+    professional who stopped taking bookings only skips occurrences: they may come back."""
+    client = await people.get_user(session, series.client_id)
+    if client is None or not client.active:
+        return False
+    if series.student_id is None:
+        return True
+    student = await people.get_student(session, series.student_id)
+    return student is not None and student.active
 
 
 async def _lock(session: AsyncSession, series_id: int) -> AppointmentSeries | None:

@@ -148,3 +148,31 @@ async def test_the_job_tells_client_and_professional_once_of_a_skipped_week(db, 
     assert all("could not be booked" in message.body for message in told)
 
 
+
+
+async def test_the_job_stops_for_a_deactivated_student_and_skips_an_inactive_professional(
+        db, org):
+    slots = await ready(db, org)
+    for_student = await book(db, org, slots[1], count=8, student_id=org.student.id)
+    own = await book(db, org, slots[2], count=8)
+    async with db.transaction(org.id) as session:
+        student = await session.get(type(org.student), (org.id, org.student.id))
+        student.active = False
+        professional = await session.get(type(org.professional_profile),
+                                         (org.id, org.professional_profile.id))
+        professional.active = False
+
+    later = NOW + 2 * WEEK
+    booked, skipped = await work.extend_series(db, now=later, organization_ids=[org.id])
+
+    async with db.transaction(org.id, read_only=True) as session:
+        ended = await session.get(type(for_student.series), (org.id, for_student.series.id))
+        going = await session.get(type(own.series), (org.id, own.series.id))
+    assert (booked, skipped) == (0, 2)  # own: weeks 5 and 6, not taking bookings
+    assert ended.active is False and ended.cancelled_at is None
+    assert going.active is True
+
+
+def test_until_may_be_two_calendar_years_after_a_leap_day():
+    assert series._years_after(date(2028, 2, 29), 2) == date(2030, 2, 28)
+    assert series._years_after(date(2031, 3, 4), 2) == date(2033, 3, 4)
