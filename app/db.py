@@ -76,7 +76,9 @@ class TenantSession(Session):
 
 
 @event.listens_for(TenantSession, "after_begin")
-def _enter_tenant(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+def _enter_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.nested:
+        return  # a SAVEPOINT keeps the transaction's settings: nothing to set again
     tenant, actor = session.info.get(TENANT_KEY), session.info.get(ACTOR_KEY)
     read_only = bool(session.info.get(READ_ONLY_KEY))
     # An empty tenant makes every row-level-security policy match nothing.

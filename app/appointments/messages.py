@@ -82,7 +82,8 @@ async def tell_series_skipped(session: AsyncSession, series: AppointmentSeries,
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, series.professional_id)
     local = skip.starts_at.astimezone(ZoneInfo(series.time_zone))
-    when = f"{local:%A %d %B %Y at %H:%M} ({series.time_zone})"
+    # The series' own clock time: a skipped spring-forward start reads otherwise there.
+    when = f"{local:%A %d %B %Y} at {series.start_time:%H:%M} ({series.time_zone})"
     for recipient in (series.client_id, professional.user_id):
         await enqueue(
             session, kind=NotificationKind.SERIES_SKIPPED, recipient_user_id=recipient,

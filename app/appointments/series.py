@@ -120,8 +120,10 @@ async def _handle_due_occurrences(
     handled = _Handled()
     zone = ZoneInfo(series.time_zone)
     horizon = now + timedelta(days=organization.booking_window_days)
-    while not is_over(series, series.next_occurrence):
-        index = series.next_occurrence
+    # Counted here and stored once at the end: set on the row each time, it would be
+    # written by every occurrence's flush.
+    index = series.next_occurrence
+    while not is_over(series, index):
         day = occurrence_date(series, index)
         starts_at = local_start(day, series.start_time, zone)
         # A start that does not exist is reported at the instant its clock time maps to.
@@ -149,8 +151,9 @@ async def _handle_due_occurrences(
             handled.skipped.append(skip)
             if report is not None:
                 await report(session, series, skip)
-        series.next_occurrence = index + 1
-    if is_over(series, series.next_occurrence):
+        index += 1
+    series.next_occurrence = index
+    if is_over(series, index):
         series.active = False
     await session.flush()
     return handled
@@ -182,6 +185,34 @@ async def _book_occurrence(
         student_id=series.student_id, notes=series.notes, now=now, series_id=series.id)
     booked.append(change.appointment)
     return change.balance
+
+
+async def _lock_due_slots(session: AsyncSession, series: AppointmentSeries,
+                          organization: Organization, professional: Professional,
+                          first: int, now: datetime) -> None:
+    """Row-locks, earliest first, the AVAILABLE slots of the occurrences from `first` on
+    that are inside the window, before any of them is debited: the lock order of
+    app/appointments (slots, then the client's balance). Taken one by one between debits, a
+    later week's slot could be held by a booking of the same client waiting for the balance
+    this series holds: a deadlock."""
+    zone = ZoneInfo(series.time_zone)
+    horizon = now + timedelta(days=organization.booking_window_days)
+    starts, index = [], first
+    while not is_over(series, index):
+        day = occurrence_date(series, index)
+        starts_at = local_start(day, series.start_time, zone)
+        if (starts_at or datetime.combine(day, series.start_time, tzinfo=zone)) > horizon:
+            break
+        if starts_at is not None:
+            starts.append(starts_at)
+        index += 1
+    if starts:
+        await session.execute(select(TimeSlot.id).where(
+            TimeSlot.organization_id == current_organization_id(session),
+            TimeSlot.professional_id == professional.id,
+            TimeSlot.starts_at.in_(starts),
+            TimeSlot.status == TimeSlotStatus.AVAILABLE,
+        ).order_by(TimeSlot.starts_at).with_for_update())
 
 
 # Built once (the availability index serves it): the AVAILABLE slot starting at an instant.
@@ -249,6 +280,7 @@ async def book_series(
         )
         session.add(series)
         await session.flush()
+        await _lock_due_slots(session, series, organization, professional, 0, now)
         # The first occurrence is the slot asked for: its refusal refuses the series.
         first_booked = await booking.book_slot(
             session, principal, organization, professional, slot, client_id=client_id,
@@ -311,6 +343,8 @@ async def extend_series(
         return 0, 0
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, series.professional_id)
+    await _lock_due_slots(session, series, organization, professional, series.next_occurrence,
+                          now)
     handled = await _handle_due_occurrences(
         session, series, organization, professional, None, now=now, skip_unavailable=True,
         report=report)
@@ -369,9 +403,13 @@ async def cancel_series(
                                field="from_appointment_id")
             starting = max(now, chosen.starts_at - timedelta(microseconds=1))
         cancelled, refunded, balance = [], 0, None
-        for appointment_id in await repository.open_of_series(session, series.id,
-                                                               starting_after=starting):
-            appointment = await repository.lock(session, appointment_id)
+        # Every occurrence locked before the first refund locks the balance (the lock order
+        # of app/appointments): a cancel of a later one waiting for that balance would else
+        # hold the appointment this loop goes on to lock, a deadlock.
+        locked = [await repository.lock(session, appointment_id)
+                  for appointment_id in await repository.open_of_series(
+                      session, series.id, starting_after=starting)]
+        for appointment in locked:
             if appointment is None or appointment.state not in OPEN_STATES:
                 continue
             posting = await cancellation.cancel_open(
