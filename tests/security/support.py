@@ -3,11 +3,14 @@ and snapshots of everything an organization owns."""
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, update
 
 from app.api import ids
 from app.appointments import booking, lifecycle
+from app.appointments import series as series_service
+from app.appointments.series import SeriesBooking
 from app.auth import Role
 from app.credits import ledger
 from app.db import Database
@@ -19,7 +22,7 @@ from app.people.account_tokens import TokenPurpose
 from app.people.models import Professional, Student
 from app.scheduling import service as scheduling
 from app.scheduling.models import Weekday
-from tests.appointments.support import add_slot
+from tests.appointments.support import add_slot, add_slots
 from tests.support import Member, Tenant
 
 WEEKDAYS = list(Weekday)
@@ -55,12 +58,15 @@ class World:
     async def professional(self, key: str = "professional") -> str:
         return ids.encode("Professional", await self.profile_id(key))
 
+    def _next_start(self) -> datetime:
+        """A new start, some days ahead (inside the booking window), an hour after the last."""
+        self._slots += 1
+        return (datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+                + timedelta(days=3, hours=self._slots))
+
     async def slot_pk(self, professional: str = "professional") -> int:
         """A new AVAILABLE slot, some days ahead (inside the booking window)."""
-        self._slots += 1
-        starts = (datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
-                  + timedelta(days=3, hours=self._slots))
-        slot = await add_slot(self.db, self.org, starts,
+        slot = await add_slot(self.db, self.org, self._next_start(),
                               professional_id=await self.profile_id(professional))
         return slot.id
 
@@ -102,6 +108,54 @@ class World:
         slot_pk = await self.slot_pk(professional)
         await self.appointment_pk(client, professional, slot_pk=slot_pk)
         return ids.encode("TimeSlot", slot_pk)
+
+    async def weekly_slot_pks(self, professional: str = "professional",
+                              weeks: int = 3) -> list[int]:
+        """New AVAILABLE slots of `professional` a week apart at the same local time (in the
+        professional's zone, so across DST too), all inside the booking window: the
+        occurrences of a weekly series."""
+        profile_id = await self.profile_id(professional)
+        async with self.db.transaction(self.org.id, read_only=True) as session:
+            zone = ZoneInfo(await session.scalar(select(Professional.time_zone).where(
+                Professional.id == profile_id)))
+        local = self._next_start().astimezone(zone)
+        starts = [datetime.combine(local.date() + timedelta(weeks=week), local.time(),
+                                   tzinfo=zone).astimezone(UTC) for week in range(weeks)]
+        slots = await add_slots(self.db, self.org, starts, professional_id=profile_id)
+        return [slot.id for slot in sorted(slots, key=lambda slot: slot.starts_at)]
+
+    async def weekly_slots(self, professional: str = "professional", weeks: int = 3) -> str:
+        """The first of new weekly slots (see `weekly_slot_pks`): where a series starts."""
+        return ids.encode("TimeSlot", (await self.weekly_slot_pks(professional, weeks))[0])
+
+    async def booked_series(self, client: str = "client", professional: str = "professional",
+                            *, weeks: int = 3, cancelled: bool = False) -> SeriesBooking:
+        """A new weekly series of `client`'s with `professional`, booked by the client: `weeks`
+        occurrences, all inside the window, so booked now (PRE_CONFIRMED). `cancelled`: then
+        cancelled by the client."""
+        member = self.member(client)
+        first, *_ = await self.weekly_slot_pks(professional, weeks)
+        async with self.db.transaction(self.org.id) as session:
+            await ledger.purchase(session, user_id=member.user.id, credits=2 * weeks,
+                                  amount_paid_cents=1000 * weeks, currency="USD",
+                                  now=datetime.now(UTC), expires_at=None)
+            made = await series_service.book_series(session, member.principal, slot_id=first,
+                                                    interval_weeks=1, count=weeks)
+            if cancelled:
+                await series_service.cancel_series(session, member.principal, made.series.id)
+        assert made.appointments, made  # (a week may be skipped, should DST swallow its time)
+        return made
+
+    async def series(self, client: str = "client", professional: str = "professional",
+                     **options: Any) -> str:
+        made = await self.booked_series(client, professional, **options)
+        return ids.encode("AppointmentSeries", made.series.id)
+
+    async def series_occurrence(self, client: str = "client",
+                                professional: str = "professional") -> str:
+        """An appointment that is the last occurrence (booked so far) of a new series."""
+        made = await self.booked_series(client, professional)
+        return ids.encode("Appointment", made.appointments[-1].id)
 
     async def rule(self, professional: str = "professional") -> str:
         """A new active weekly rule (each on its own weekday and hours, so none overlap)."""

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+from app.api import ids
 from app.api.schema import schema
 from tests.security.support import World, organization_rows
 from tests.support import error_codes
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODE_KINDS = ["User", "Professional", "Student", "TimeSlot", "AvailabilityRule", "TimeOff",
-              "Appointment", "CreditTransaction", "Organization"]
+              "Appointment", "CreditTransaction", "Organization", "AppointmentSeries"]
 
 
 async def ids_of(world: World) -> dict[str, str]:
@@ -36,7 +37,16 @@ async def ids_of(world: World) -> dict[str, str]:
         "Organization": world.organization(),
         "UserWithoutProfile": await world.professional_user_without_profile(),
         "InvitedUser": await world.invited_user(),
+        # A series of the client's, and an occurrence of it (B's, to end A's series from).
+        **await series_ids(world),
+        "SeriesSlot": await world.weekly_slots(),  # the first of weekly slots, for a series
     }
+
+
+async def series_ids(world: World) -> dict[str, str]:
+    made = await world.booked_series()
+    return {"AppointmentSeries": ids.encode("AppointmentSeries", made.series.id),
+            "SeriesAppointment": ids.encode("Appointment", made.appointments[-1].id)}
 
 
 # (mutation, argument path) -> (input type, the argument names ID kinds, every field of the
@@ -76,6 +86,22 @@ MUTATION_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
         "timeSlotId": _ref("TimeSlot"), "clientId": _ref("User")}),
     "bookTimeSlot.input.studentId": ("BookTimeSlotInput", {
         "timeSlotId": _ref("TimeSlot"), "clientId": _ref("User"), "studentId": _ref("Student")}),
+    # Were B's slot, client or student taken, a series (and its appointments) would be made.
+    "bookSeries.input.timeSlotId": ("BookSeriesInput", {
+        "timeSlotId": _ref("SeriesSlot"), "frequency": "WEEKLY", "count": 3,
+        "clientId": _ref("User")}),
+    "bookSeries.input.clientId": ("BookSeriesInput", {
+        "timeSlotId": _ref("SeriesSlot"), "frequency": "WEEKLY", "count": 3,
+        "clientId": _ref("User")}),
+    "bookSeries.input.studentId": ("BookSeriesInput", {
+        "timeSlotId": _ref("SeriesSlot"), "frequency": "WEEKLY", "count": 3,
+        "clientId": _ref("User"), "studentId": _ref("Student")}),
+    # Were B's series or occurrence taken, B's occurrences would be cancelled.
+    "cancelSeries.input.seriesId": ("CancelSeriesInput", {
+        "seriesId": _ref("AppointmentSeries"), "reason": "Attack"}),
+    "cancelSeries.input.fromAppointmentId": ("CancelSeriesInput", {
+        "seriesId": _ref("AppointmentSeries"), "fromAppointmentId": _ref("SeriesAppointment"),
+        "reason": "Attack"}),
     "confirmAppointment.input.appointmentId": ("AppointmentActionInput", {
         "appointmentId": _ref("Appointment")}),
     "cancelAppointment.input.appointmentId": ("CancelAppointmentInput", {
@@ -131,6 +157,12 @@ QUERY_ARGUMENTS: dict[str, tuple[str, Callable[[dict, dict], dict]]] = {
     "appointments.filter.clientId": (
         "query($id: ID) { appointments(filter: {clientId: $id}) { totalCount } }",
         lambda a, b: {"id": b["User"]}),
+    "appointmentSeries.clientId": (
+        "query($id: ID) { appointmentSeries(clientId: $id) { totalCount } }",
+        lambda a, b: {"id": b["User"]}),
+    "appointmentSeries.professionalId": (
+        "query($id: ID) { appointmentSeries(professionalId: $id) { totalCount } }",
+        lambda a, b: {"id": b["Professional"]}),
     "creditBalance.userId": (
         "query($id: ID) { creditBalance(userId: $id) { balance } }",
         lambda a, b: {"id": b["User"]}),

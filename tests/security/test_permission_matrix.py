@@ -37,7 +37,9 @@ VALIDATION_FAILED, CONFLICT = "VALIDATION_FAILED", "CONFLICT"
 INVALID_TOKEN, WEAK_PASSWORD = "INVALID_TOKEN", "WEAK_PASSWORD"
 # Execute and no-show need the start time to have passed; before it, a caller who may act
 # gets past the permission check to the state check.
-MAY_ACT_LATER = "INVALID_STATE_TRANSITION"
+INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+MAY_ACT_LATER = INVALID_STATE_TRANSITION
+NONE = "none"  # an empty list
 
 
 def row(admin: Any, staff: Any, professional: Any, client: Any,
@@ -73,6 +75,9 @@ MATRIX: dict[str, dict[str, Any]] = {
     "node[Appointment: another client's]": NOT_THEIRS,
     "node[CreditTransaction: the client's]": row(OK, OK, FORBIDDEN, OK),
     "node[CreditTransaction: another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    # Series are seen as their appointments are (docs/rules.md: recurring series).
+    "node[AppointmentSeries: the client's with the professional]": APPOINTMENT_PARTIES,
+    "node[AppointmentSeries: another client's]": NOT_THEIRS,
     "me": EVERYONE,
     "organization": EVERYONE,
     "users": row(ALL_USERS, ALL_USERS, "client professional", "client"),
@@ -81,6 +86,14 @@ MATRIX: dict[str, dict[str, Any]] = {
     "timeSlots": EVERYONE,
     "appointments": row("another client's + the client's", "another client's + the client's",
                         "the client's", "the client's"),
+    "appointmentSeries": row("another client's + the client's",
+                             "another client's + the client's", "the client's", "the client's"),
+    # Anyone may name any professional: the list is still only what the caller may see.
+    "appointmentSeries[filtered by the other professional]": row(
+        "another client's", "another client's", NONE, NONE),
+    # A client the caller may not see is NOT_FOUND, as in the `appointments` filter.
+    "appointmentSeries[filtered by another client]": row(
+        "another client's", "another client's", NOT_FOUND, NOT_FOUND),
     "creditBalance[own]": row(OK, OK, FORBIDDEN, OK),
     "creditBalance[the client's]": row(OK, OK, FORBIDDEN, OK),
     "creditBalance[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
@@ -100,6 +113,9 @@ MATRIX: dict[str, dict[str, Any]] = {
                                                                    HIDDEN),
     # Through Professional.user, which everyone may see: false (hidden) unless STAFF/ADMIN.
     "User.invitationPending[an invited professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
+    # Whoever sees an occurrence sees its series, and its parties see its occurrences.
+    "Appointment.series[the client's]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
+    "AppointmentSeries.appointments[the client's]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
     # ---- mutations ----------------------------------------------------------------------
     "login": row(OK, OK, OK, OK, anonymous=OK),
     # Accounts (docs/rules.md: accounts). The ways in need no login: a token, if any, is
@@ -160,6 +176,18 @@ MATRIX: dict[str, dict[str, Any]] = {
     "bookTimeSlot[for the client]": EVERYONE,
     "bookTimeSlot[for another client]": row(OK, OK, OK, FORBIDDEN),
     "bookTimeSlot[for the client, another professional's slot]": row(OK, OK, FORBIDDEN, OK),
+    # Who may book a series is who may book its first slot (docs/rules.md: recurring series).
+    "bookSeries[for the client]": EVERYONE,
+    "bookSeries[for another client]": row(OK, OK, OK, FORBIDDEN),
+    "bookSeries[for the client, another professional's slot]": row(OK, OK, FORBIDDEN, OK),
+    "bookSeries[for the client's student]": EVERYONE,
+    # The student must be the client's own, whoever books.
+    "bookSeries[for the client, another client's student]": row(*[NOT_FOUND] * 4),
+    # A series is seen as its appointments are, then cancelled as they are.
+    "cancelSeries": APPOINTMENT_PARTIES,
+    "cancelSeries[another client's]": NOT_THEIRS,
+    "cancelSeries[already cancelled]": row(*[INVALID_STATE_TRANSITION] * 4),
+    "cancelSeries[from an occurrence of another series]": row(*[NOT_FOUND] * 4),
     "confirmAppointment": APPOINTMENT_PARTIES,
     "confirmAppointment[another client's]": NOT_THEIRS,
     "cancelAppointment": APPOINTMENT_PARTIES,
@@ -404,6 +432,71 @@ def confirmed_appointment_action(name: str):
     return case
 
 
+SERIES_LIST = """query($clientId: ID, $professionalId: ID) {
+    appointmentSeries(clientId: $clientId, professionalId: $professionalId, first: 100) {
+        edges { node { id } } } }"""
+
+
+async def series_list_case(w: World, client: str | None = None,
+                           professional: str | None = None) -> Call:
+    """`appointmentSeries` (filtered by `client` or `professional`), judged by which of the
+    client's series with the professional and another client's with the other
+    professional come back."""
+    labels = {await w.series(): "the client's",
+              await w.series("other_client", "other_professional"): "another client's"}
+    variables = {"clientId": w.member(client).id if client else None,
+                 "professionalId": await w.professional(professional) if professional else None}
+    return Call(SERIES_LIST, variables, judge=lambda body: (
+        outcome(body) if body.get("errors") else " + ".join(sorted(
+            labels[edge["node"]["id"]] for edge in body["data"]["appointmentSeries"]["edges"]))
+        or NONE))
+
+
+def books_series(body: dict) -> str:
+    """`ok` only with a series and its first occurrence, both of the series."""
+    if body.get("errors") or body["data"]["bookSeries"]["userErrors"]:
+        return outcome(body)
+    payload = body["data"]["bookSeries"]
+    series_id = (payload["series"] or {}).get("id")
+    booked = [appointment["series"]["id"] for appointment in payload["appointments"]]
+    return OK if series_id and booked and set(booked) == {series_id} else f"not booked: {body}"
+
+
+async def book_series_case(w: World, client: str, professional: str = "professional",
+                           *, student: Awaitable[str] | None = None) -> Call:
+    """Books a weekly series of 2 for `client` from a new slot of `professional`'s (the
+    client has credits enough)."""
+    await w.purchase(client)
+    await w.purchase(client)
+    values = {"timeSlotId": await w.weekly_slots(professional, weeks=2), "frequency": "WEEKLY",
+              "count": 2, "clientId": w.member(client).id}
+    if student is not None:
+        values["studentId"] = await student
+    return Call("""mutation($input: BookSeriesInput!) { bookSeries(input: $input) {
+        series { id } appointments { id series { id } } userErrors { code field } } }""",
+                {"input": values}, books_series)
+
+
+def cancels_series(body: dict) -> str:
+    """`ok` only with the series ended and its occurrences cancelled."""
+    if body.get("errors") or body["data"]["cancelSeries"]["userErrors"]:
+        return outcome(body)
+    payload = body["data"]["cancelSeries"]
+    cancelled = payload["series"]["cancelledAt"] and not payload["series"]["active"]
+    return OK if cancelled and payload["cancelledAppointments"] else f"not cancelled: {body}"
+
+
+async def cancel_series_case(w: World, client: str = "client",
+                             professional: str = "professional", *, cancelled: bool = False,
+                             from_another_series: bool = False) -> Call:
+    values = {"seriesId": await w.series(client, professional, cancelled=cancelled)}
+    if from_another_series:  # an occurrence of another series of the same client's
+        values["fromAppointmentId"] = await w.series_occurrence(client, professional)
+    return Call("""mutation($input: CancelSeriesInput!) { cancelSeries(input: $input) {
+        series { active cancelledAt } cancelledAppointments { id } userErrors { code field } } }""",
+                {"input": values}, cancels_series)
+
+
 CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "node[Organization]": lambda w: _ready(node(w.organization())),
     "node[User: another client]": lambda w: _ready(node(w.org.other_client.id)),
@@ -421,6 +514,10 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "node[CreditTransaction: the client's]": lambda w: _call(node, w.purchase()),
     "node[CreditTransaction: another client's]": lambda w: _call(
         node, w.purchase("other_client")),
+    "node[AppointmentSeries: the client's with the professional]": lambda w: _call(
+        node, w.series()),
+    "node[AppointmentSeries: another client's]": lambda w: _call(
+        node, w.series("other_client", "other_professional")),
     "me": lambda w: _ready(Call("{ me { id role } }")),
     "organization": lambda w: _ready(Call(
         "{ organization { slug settings { bookingWindowDays allowClientSignup } } }")),
@@ -429,6 +526,11 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "availability": availability_case,
     "timeSlots": time_slots_case,
     "appointments": appointments_case,
+    "appointmentSeries": series_list_case,
+    "appointmentSeries[filtered by the other professional]": lambda w: series_list_case(
+        w, professional="other_professional"),
+    "appointmentSeries[filtered by another client]": lambda w: series_list_case(
+        w, client="other_client"),
     "creditBalance[own]": lambda w: _ready(Call(BALANCE)),
     "creditBalance[the client's]": lambda w: _ready(Call(BALANCE, {"userId": w.org.client.id})),
     "creditBalance[another client's]": lambda w: _ready(
@@ -472,6 +574,14 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         "query($id: ID!) { node(id: $id) { ... on Professional { user { invitationPending } } } }",
         {"id": global_id}, true_at("node", "user", "invitationPending")),
         w.invited_professional()),
+
+    "Appointment.series[the client's]": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on Appointment { series { id } } } }",
+        {"id": global_id}, shown("node", "series")), w.series_occurrence()),
+    "AppointmentSeries.appointments[the client's]": lambda w: _call(lambda global_id: Call(
+        "query($id: ID!) { node(id: $id) { ... on AppointmentSeries { "
+        "appointments { edges { node { id } } } } } }",
+        {"id": global_id}, shown("node", "appointments", "edges")), w.series()),
 
     "login": login_case,
     "signUp[the organization allows it]": lambda w: sign_up_case(w, allowed=True),
@@ -583,6 +693,20 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         lambda slot_id: mutation("bookTimeSlot", "BookTimeSlotInput",
                                  {"timeSlotId": slot_id, "clientId": w.org.client.id}),
         _with_credits(w, "client", w.slot("other_professional"))),
+    "bookSeries[for the client]": lambda w: book_series_case(w, "client"),
+    "bookSeries[for another client]": lambda w: book_series_case(w, "other_client"),
+    "bookSeries[for the client, another professional's slot]": lambda w: book_series_case(
+        w, "client", "other_professional"),
+    "bookSeries[for the client's student]": lambda w: book_series_case(
+        w, "client", student=w.student("client")),
+    "bookSeries[for the client, another client's student]": lambda w: book_series_case(
+        w, "client", student=w.student("other_client")),
+    "cancelSeries": cancel_series_case,
+    "cancelSeries[another client's]": lambda w: cancel_series_case(
+        w, "other_client", "other_professional"),
+    "cancelSeries[already cancelled]": lambda w: cancel_series_case(w, cancelled=True),
+    "cancelSeries[from an occurrence of another series]": lambda w: cancel_series_case(
+        w, from_another_series=True),
     "confirmAppointment": appointment_action("confirmAppointment"),
     "confirmAppointment[another client's]": another_clients_appointment_action(
         "confirmAppointment"),
