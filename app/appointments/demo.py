@@ -1,21 +1,27 @@
-"""Demo appointments: one in every state, one inside its refund window and one past it."""
+"""Demo appointments: one in every state, one inside its refund window and one past it; and
+a weekly series, its occurrences inside the booking window booked."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments import booking, cancellation, lifecycle
+from app.appointments import booking, cancellation, lifecycle, series
 from app.auth import Principal
 from app.clock import utc_now
 from app.organizations import repository as organizations
 from app.people import repository as people
-from app.people.models import Professional
+from app.people.models import Professional, User
 from app.scheduling import events as slot_events
 from app.scheduling import repository as scheduling
 from app.scheduling.generation import SlotPeriod
 from app.scheduling.models import TimeSlot, TimeSlotStatus
 from app.tenancy import current_organization_id
+
+# How many weeks the demo's standing appointment runs: more than the booking window holds,
+# so the series stays active and the extension job has weeks left to book.
+SERIES_WEEKS = 8
 
 
 async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None = None) -> None:
@@ -30,6 +36,16 @@ async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None 
         session, (await people.find_user_by_email(session, "maria@demo.example")).id
     )
 
+    # A standing appointment, booked first so the single bookings below take other slots:
+    # David books Max every week with María, at 10:00 her time; the occurrences inside the
+    # booking window are booked (each with its debit), the extension job books the rest.
+    max_ = next(student for student in await people.get_students_of_guardians(session, [david.id])
+                if student.first_name == "Max")
+    weekly = await _free_slot(session, maria, after=now + timedelta(days=1), at=time(10))
+    await series.book_series(session, _as(david), slot_id=weekly.id, interval_weeks=1,
+                             count=SERIES_WEEKS, student_id=max_.id,
+                             notes="Max's weekly speech therapy", now=now)
+
     # Upcoming: PRE_CONFIRMED well before its refund deadline, CONFIRMED past it.
     later = await _free_slot(session, maria, after=now + timedelta(days=4))
     soon = await _slot_near(session, maria, now + timedelta(hours=5))
@@ -43,9 +59,7 @@ async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None 
     cancelled_slot = await _free_slot(session, maria, after=now + timedelta(days=6))
     cancelled = await booking.book_time_slot(session, staff, slot_id=cancelled_slot.id,
                                              client_id=carla.id, now=now)
-    carla_principal = Principal(user_id=carla.id, organization_id=carla.organization_id,
-                                role=carla.role)
-    await cancellation.cancel_appointment(session, carla_principal, cancelled.appointment.id,
+    await cancellation.cancel_appointment(session, _as(carla), cancelled.appointment.id,
                                           reason="Family trip", now=now)
 
     # Booked a day ago and never confirmed: the worker's expiry job (which
@@ -69,21 +83,31 @@ async def seed_demo_appointments(session: AsyncSession, *, now: datetime | None 
 
 
 async def _principal(session: AsyncSession, email: str) -> Principal:
-    user = await people.find_user_by_email(session, email)
+    return _as(await people.find_user_by_email(session, email))
+
+
+def _as(user: User) -> Principal:
     return Principal(user_id=user.id, organization_id=user.organization_id, role=user.role)
 
 
-async def _free_slot(session: AsyncSession, professional: Professional, *, after: datetime
-                     ) -> TimeSlot:
-    slot = await session.scalar(
+async def _free_slot(session: AsyncSession, professional: Professional, *, after: datetime,
+                     at: time | None = None) -> TimeSlot:
+    """The first AVAILABLE slot from `after` on; with `at`, the first starting at that local
+    time of the professional (else the first of all)."""
+    slots = await session.scalars(
         select(TimeSlot)
         .where(TimeSlot.organization_id == current_organization_id(session),
                TimeSlot.professional_id == professional.id,
                TimeSlot.status == TimeSlotStatus.AVAILABLE,
                TimeSlot.starts_at >= after)
         .order_by(TimeSlot.starts_at)
-        .limit(1)
+        .limit(1 if at is None else 200)
     )
+    zone = ZoneInfo(professional.time_zone)
+    candidates = list(slots)
+    slot = next((slot for slot in candidates
+                 if at is None or slot.starts_at.astimezone(zone).time() == at),
+                candidates[0] if candidates else None)
     assert slot is not None, "the demo schedule generates slots through the booking window"
     return slot
 
