@@ -13,7 +13,7 @@ those inside the window; the extension job (`extend_series`) goes on from there 
 window moves, under the series' row lock, so no occurrence is handled twice.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -97,6 +97,30 @@ def is_over(series: AppointmentSeries, index: int) -> bool:
     return series.until is not None and occurrence_date(series, index) > series.until
 
 
+@dataclass(frozen=True, slots=True)
+class _Occurrence:
+    index: int
+    day: date
+    starts_at: datetime | None  # None: the clock time does not exist that day
+    shown: datetime  # when it is reported to start: a missing time maps to the next instant
+
+
+def _due_occurrences(series: AppointmentSeries, first: int,
+                     horizon: datetime) -> Iterator[_Occurrence]:
+    """The occurrences from index `first` on that start by `horizon` and within the
+    series' bounds, in order."""
+    zone = ZoneInfo(series.time_zone)
+    index = first
+    while not is_over(series, index):
+        day = occurrence_date(series, index)
+        starts_at = local_start(day, series.start_time, zone)
+        shown = starts_at or datetime.combine(day, series.start_time, tzinfo=zone).astimezone(UTC)
+        if shown > horizon:
+            return  # not in the window yet: the extension job books it when it is
+        yield _Occurrence(index, day, starts_at, shown)
+        index += 1
+
+
 @dataclass
 class _Handled:
     appointments: list[Appointment] = field(default_factory=list)
@@ -118,18 +142,12 @@ async def _handle_due_occurrences(
     """Books (or skips) each occurrence from `next_occurrence` on that has entered the
     booking window; ends the series once it is over."""
     handled = _Handled()
-    zone = ZoneInfo(series.time_zone)
     horizon = now + timedelta(days=organization.booking_window_days)
     # Counted here and stored once at the end: set on the row each time, it would be
     # written by every occurrence's flush.
     index = series.next_occurrence
-    while not is_over(series, index):
-        day = occurrence_date(series, index)
-        starts_at = local_start(day, series.start_time, zone)
-        # A start that does not exist is reported at the instant its clock time maps to.
-        shown = starts_at or datetime.combine(day, series.start_time, tzinfo=zone).astimezone(UTC)
-        if shown > horizon:
-            break  # not in the window yet: the extension job books it when it is
+    for occurrence in _due_occurrences(series, index, horizon):
+        index, day, starts_at = occurrence.index, occurrence.day, occurrence.starts_at
         try:
             if skip_unavailable:
                 async with session.begin_nested():  # a refusal undoes this occurrence only
@@ -145,7 +163,8 @@ async def _handle_due_occurrences(
                 raise type(refusal)(f"The occurrence on {day.isoformat()} cannot be booked: "
                                     f"{refusal.message}") from refusal
             skip = SeriesSkip(organization_id=series.organization_id, series_id=series.id,
-                              occurrence=index, starts_at=shown, code=str(refusal.code),
+                              occurrence=index, starts_at=occurrence.shown,
+                              code=str(refusal.code),
                               message=refusal.message)
             session.add(skip)
             handled.skipped.append(skip)
@@ -195,17 +214,9 @@ async def _lock_due_slots(session: AsyncSession, series: AppointmentSeries,
     app/appointments (slots, then the client's balance). Taken one by one between debits, a
     later week's slot could be held by a booking of the same client waiting for the balance
     this series holds: a deadlock."""
-    zone = ZoneInfo(series.time_zone)
     horizon = now + timedelta(days=organization.booking_window_days)
-    starts, index = [], first
-    while not is_over(series, index):
-        day = occurrence_date(series, index)
-        starts_at = local_start(day, series.start_time, zone)
-        if (starts_at or datetime.combine(day, series.start_time, tzinfo=zone)) > horizon:
-            break
-        if starts_at is not None:
-            starts.append(starts_at)
-        index += 1
+    starts = [occurrence.starts_at for occurrence in _due_occurrences(series, first, horizon)
+              if occurrence.starts_at is not None]
     if starts:
         await session.execute(select(TimeSlot.id).where(
             TimeSlot.organization_id == current_organization_id(session),
