@@ -107,6 +107,9 @@ class SmtpSender:
 def sender_from_settings(settings: Settings) -> Sender:
     """SMTP when `BOOKINGS_SMTP_HOST` is set, the log otherwise."""
     if not settings.smtp_host:
+        if settings.is_production:
+            logger.warning("BOOKINGS_SMTP_HOST is not set: emails are only logged, without "
+                           "their text, so invitation and password-reset links reach nobody")
         return LogSender(with_body=not settings.is_production)
     return SmtpSender(
         host=settings.smtp_host,

@@ -81,3 +81,13 @@ def test_smtp_is_used_only_when_configured():
     assert isinstance(configured, SmtpSender)
     assert (configured.host, configured.port, configured.security) == (
         "mail.example", 2525, SmtpSecurity.STARTTLS)
+
+
+def test_the_log_sender_shows_bodies_in_development_only_and_production_is_warned(caplog):
+    development = sender_from_settings(Settings())
+    with caplog.at_level("WARNING", logger="app.notifications.senders"):
+        production = sender_from_settings(Settings(env="production"))
+
+    assert development.with_body is True
+    assert production.with_body is False
+    assert "invitation and password-reset links reach nobody" in caplog.text
