@@ -9,7 +9,7 @@ notes, and what cancelling one now would return.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination
@@ -88,6 +88,25 @@ async def list_appointments(
     statement = appointments_query(session, principal, **filters)
     return await pagination.fetch_page(session, statement, request,
                                        repository.APPOINTMENT_SORT_KEY)
+
+
+async def list_appointments_json(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_json: ColumnElement[str],
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    **filters: Any,
+) -> pagination.Page[str]:
+    """As `list_appointments`, each appointment the JSON text `appointment_json` makes of
+    it (app/json_sql.py)."""
+    await check_filter_targets(session, principal, filters.get("professional_id"),
+                                filters.get("client_id"))
+    request = pagination.page_request(first, after, repository.APPOINTMENT_SORT_KEY)
+    statement = appointments_query(session, principal, **filters)
+    return await pagination.fetch_json_page(session, statement, request,
+                                            repository.APPOINTMENT_SORT_KEY, appointment_json)
 
 
 async def check_filter_targets(

@@ -8,7 +8,7 @@ client's lots in draw order (earliest expiry first, then id).
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -32,6 +32,15 @@ _REFRESH = {"populate_existing": True}
 
 async def get_balance(session: AsyncSession, user_id: int) -> CreditBalance | None:
     return await session.get(CreditBalance, (current_organization_id(session), user_id))
+
+
+async def get_balance_json(session: AsyncSession, user_id: int,
+                           balance_json: ColumnElement[str]) -> str | None:
+    """The JSON text `balance_json` makes of a user's stored balance (app/json_sql.py)."""
+    connection = await session.connection()  # Core: no entities to load
+    return await connection.scalar(select(balance_json).where(
+        CreditBalance.organization_id == current_organization_id(session),
+        CreditBalance.user_id == user_id))
 
 
 async def get_balances(session: AsyncSession, user_ids: Iterable[int]) -> list[CreditBalance]:

@@ -9,7 +9,7 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
@@ -48,6 +48,42 @@ async def get_balance(
         return balance or empty_balance(await people.get_user(session, principal.user_id))
     user = await _visible_user(session, principal, user_id, field="user_id")
     return await repository.get_balance(session, user.id) or empty_balance(user)
+
+
+async def get_balance_json(
+    session: AsyncSession, principal: Principal, user_id: int | None,
+    balance_json: ColumnElement[str],
+) -> str | None:
+    """As `get_balance`, the balance as the JSON text `balance_json` makes of its row
+    (app/json_sql.py); None for someone who never had credits (no row to render)."""
+    if user_id is None or user_id == principal.user_id:
+        _check_may_see_credits(principal)
+        user_id = principal.user_id
+    else:
+        user_id = (await _visible_user(session, principal, user_id, field="user_id")).id
+    return await repository.get_balance_json(session, user_id, balance_json)
+
+
+async def list_transactions_json(
+    session: AsyncSession,
+    principal: Principal,
+    transaction_json: ColumnElement[str],
+    *,
+    user_id: int | None = None,
+    types: Sequence[TransactionType] | None = None,
+    statuses: Sequence[TransactionStatus] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> pagination.Page[str]:
+    """As `list_transactions`, each entry the JSON text `transaction_json` makes of it."""
+    if user_id is not None:
+        await _visible_user(session, principal, user_id, field="user_id")
+    request = pagination.page_request(first, after, repository.TRANSACTION_SORT_KEY)
+    statement = transactions_query(session, principal, user_id=user_id, types=types,
+                                   statuses=statuses)
+    return await pagination.fetch_json_page(session, statement, request,
+                                            repository.TRANSACTION_SORT_KEY, transaction_json,
+                                            descending=True)
 
 
 def empty_balance(user: User) -> CreditBalance:

@@ -1,7 +1,9 @@
 """The bookable slots of professionals, grouped by local date (docs/rules.md: slots, `availability`).
 
 A fixed number of statements whatever the number of professionals or slots:
-the professionals, the organization's settings, and one query for every slot.
+the professionals, the organization's settings, and one query for every slot. The hot
+road (`get_availability_json`) needs two: the settings, and one statement that checks the
+professionals and answers with the JSON the client asked for.
 """
 
 from collections.abc import Sequence
@@ -9,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
@@ -58,13 +60,7 @@ async def get_availability(
     range is listed, with no slots if none are bookable. Inactive professionals
     offer nothing. Every role may ask.
     """
-    check_date_range(first_day, last_day, MAX_SLOT_RANGE_DAYS, "last_day")
-    zone = None if time_zone is None else validation.zone(time_zone, "time_zone")
-    wanted = list(dict.fromkeys(professional_ids))  # unique, in the order asked
-    if len(wanted) > MAX_PROFESSIONALS:
-        raise ValidationFailed(
-            f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field="professional_ids"
-        )
+    wanted, zone = _checked(professional_ids, first_day, last_day, time_zone)
     found = {
         professional.id: professional
         for professional in await people.get_professionals(session, wanted)
@@ -74,21 +70,67 @@ async def get_availability(
         raise NotFound("No such professional.", field="professional_ids")
     professionals = [found[professional_id] for professional_id in wanted]
 
-    organization = await organizations.get_current(session)
-    now = utc_now(now)
+    earliest, latest = await _bookable_between(session, now)
     zones = {p.id: zone or ZoneInfo(p.time_zone) for p in professionals}
     windows = [
         (p.id, *local_day_bounds(first_day, last_day, zones[p.id]))
         for p in professionals
         if p.active
     ]
-    slots = await repository.get_bookable_slots(
-        session,
-        windows,
-        earliest=now + timedelta(minutes=organization.minimum_notice_minutes),
-        latest=now + timedelta(days=organization.booking_window_days),
-    )
+    slots = await repository.get_bookable_slots(session, windows, earliest=earliest,
+                                                latest=latest)
     return _by_local_date(professionals, zones, slots, first_day, last_day)
+
+
+async def get_availability_json(
+    session: AsyncSession,
+    principal: Principal,
+    statement: Select,
+    professional_ids: Sequence[int],
+    first_day: date,
+    last_day: date,
+    *,
+    time_zone: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """What `get_availability` answers, as JSON: `statement` is the
+    `repository.AvailabilityJson.statement()` of what the client selected, built once.
+
+    The same checks refuse the same requests; a professional not found is NOT_FOUND here
+    too, found by the statement itself.
+    """
+    wanted, zone = _checked(professional_ids, first_day, last_day, time_zone)
+    earliest, latest = await _bookable_between(session, now)
+    answer = await repository.get_bookable_slots_json(
+        session, statement, wanted, first_day, last_day, zone=None if zone is None else zone.key,
+        earliest=earliest, latest=latest)
+    if answer is None:
+        raise NotFound("No such professional.", field="professional_ids")
+    return answer
+
+
+def _checked(professional_ids: Sequence[int], first_day: date, last_day: date,
+             time_zone: str | None) -> tuple[list[int], ZoneInfo | None]:
+    """The professionals asked for (unique, in the order asked) and the zone, once the
+    range, the zone and their number are checked."""
+    check_date_range(first_day, last_day, MAX_SLOT_RANGE_DAYS, "last_day")
+    zone = None if time_zone is None else validation.zone(time_zone, "time_zone")
+    wanted = list(dict.fromkeys(professional_ids))
+    if len(wanted) > MAX_PROFESSIONALS:
+        raise ValidationFailed(
+            f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field="professional_ids"
+        )
+    return wanted, zone
+
+
+async def _bookable_between(session: AsyncSession,
+                            now: datetime | None) -> tuple[datetime, datetime]:
+    """The first and last start a booking may take now: the minimum notice and the booking
+    window of the organization."""
+    organization = await organizations.get_current(session)
+    now = utc_now(now)
+    return (now + timedelta(minutes=organization.minimum_notice_minutes),
+            now + timedelta(days=organization.booking_window_days))
 
 
 def _by_local_date(

@@ -1,22 +1,32 @@
 """SQL for availability rules, time off and time slots, scoped to the session's tenant."""
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Date,
     DateTime,
     Row,
+    Select,
+    Text,
+    and_,
     bindparam,
+    case,
+    cast,
     delete,
     func,
+    literal_column,
     select,
     text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import json_sql
+from app.people.models import Professional
 from app.scheduling.events import SlotChange
 from app.scheduling.generation import SlotPeriod
 from app.scheduling.models import (
@@ -376,3 +386,116 @@ async def get_bookable_slots(
 
 def _period(starts: datetime, ends: datetime):
     return func.tstzrange(starts, ends, "[)")
+
+
+# ---- availability as JSON (the hot road) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityJson:
+    """The JSON of `availability`, as the client selected it: (key, part) pairs, in order,
+    for each professional's entry and for each of its days.
+
+    Entry parts: a `json_sql.Projection` (the professional), "time_zone", "days", or a
+    `json_sql.Constant`. Day parts: "date", a `json_sql.Projection` (its slots), or a
+    `json_sql.Constant`.
+    """
+
+    entry: tuple[tuple[str, object], ...]
+    day: tuple[tuple[str, object], ...]
+
+    def statement(self) -> Select:
+        """Built once per shape (the caller keeps it): one statement for the whole answer."""
+        return _availability_json_statement(self)
+
+
+# Every local date lies within a day of the same date in UTC (zones are at most 14 hours
+# off UTC): the slots are found in that wider span, then kept by their local date.
+_ZONE_MARGIN = timedelta(days=1)
+
+
+async def get_bookable_slots_json(
+    session: AsyncSession,
+    statement: Select,
+    professional_ids: Sequence[int],
+    first_day: date,
+    last_day: date,
+    *,
+    zone: str | None,
+    earliest: datetime,
+    latest: datetime,
+) -> str | None:
+    """The JSON of each professional's bookable slots (as `get_bookable_slots` finds them),
+    grouped by local date in `zone` or the professional's own; None if a professional is
+    not found. `statement` is an `AvailabilityJson.statement()`."""
+    lower = datetime.combine(first_day, time(0), UTC) - _ZONE_MARGIN
+    upper = datetime.combine(last_day + timedelta(days=1), time(0), UTC) + _ZONE_MARGIN
+    return await session.scalar(statement, {
+        "organization_id": current_organization_id(session),
+        "wanted": list(professional_ids),
+        "professional_ids": list(professional_ids),
+        "lowers": [lower] * len(professional_ids),
+        "uppers": [upper] * len(professional_ids),
+        "earliest": earliest,
+        "latest": latest,
+        "zone": zone,
+        "first_day": first_day,
+        "last_day": last_day,
+    })
+
+
+def _availability_json_statement(shape: AvailabilityJson) -> Select:
+    professionals = Professional.__table__
+    wanted = (func.unnest(bindparam("wanted", type_=ARRAY(BigInteger)))
+              .table_valued("pk", with_ordinality="ord").render_derived("wanted"))
+    entry = (select(professionals, wanted.c.ord,
+                    func.coalesce(bindparam("zone", type_=Text),
+                                  professionals.c.time_zone).label("zone"))
+             .join_from(wanted, professionals, professionals.c.id == wanted.c.pk)
+             .cte("entry"))
+    # The bookable slots: the very statement of `get_bookable_slots`, so the rule has one home.
+    slot = _AVAILABLE_SLOTS.subquery("slot")
+    local_date = cast(func.timezone(entry.c.zone, slot.c.starts_at), Date)
+    slot_parts = next((part for _, part in shape.day if isinstance(part, tuple)), ())
+    day_slots = (select(slot.c.professional_id, local_date.label("local_date"),
+                        json_sql.array_json(json_sql.row_json(slot_parts, slot),
+                                            slot.c.starts_at).label("slots"))
+                 .join_from(slot, entry, and_(entry.c.id == slot.c.professional_id,
+                                              entry.c.active))
+                 .group_by(slot.c.professional_id, local_date)
+                 .cte("day_slots"))
+    day = (func.generate_series(cast(bindparam("first_day", type_=Date), DateTime),
+                                cast(bindparam("last_day", type_=Date), DateTime),
+                                literal_column("interval '1 day'"))
+           .table_valued("day").render_derived("days"))
+    day_date = cast(day.c.day, Date)
+
+    def day_part(part: object) -> object:
+        if part == "date":
+            return json_sql.value_json(day_date)
+        if isinstance(part, tuple):
+            return func.coalesce(day_slots.c.slots, json_sql.constant("[]"))
+        return json_sql.constant(json_sql.json_string(part.value))
+
+    days_json = (select(json_sql.array_json(
+                     json_sql.object_json([(key, day_part(part)) for key, part in shape.day]),
+                     day.c.day))
+                 .select_from(day.outerjoin(day_slots, and_(
+                     day_slots.c.professional_id == entry.c.id,
+                     day_slots.c.local_date == day_date)))
+                 .scalar_subquery())
+
+    def entry_part(part: object) -> object:
+        if part == "time_zone":
+            return json_sql.value_json(entry.c.zone)
+        if part == "days":
+            return days_json
+        if isinstance(part, tuple):
+            return json_sql.row_json(part, entry)
+        return json_sql.constant(json_sql.json_string(part.value))
+
+    answer = json_sql.array_json(
+        json_sql.object_json([(key, entry_part(part)) for key, part in shape.entry]),
+        entry.c.ord)
+    everyone_found = func.count() == func.cardinality(bindparam("wanted"))
+    return select(case((everyone_found, answer), else_=None)).select_from(entry)
