@@ -39,39 +39,49 @@ class OperationObserver(SchemaExtension):
         yield
         seconds = time.perf_counter() - started
         context = self.execution_context
-        name = _safe(lambda: context.operation_name)
         operation_type = _safe(lambda: context.operation_type.value) or "unknown"
         result = context.result
-        if operation_type == "query" and getattr(result, "data", None) is not None:
-            for road in roads or ["graphql-core"]:
-                self.metrics.query_roads.labels(road).inc()
-        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
-        error_codes = [_code(error) for error in errors]
-        user_error_codes = _user_error_codes(getattr(result, "data", None), operation_type)
+        record_operation(
+            self.metrics, name=_safe(lambda: context.operation_name),
+            operation_type=operation_type, root_fields=_root_fields(context), seconds=seconds,
+            errors=list(getattr(result, "errors", None) or []),
+            data=getattr(result, "data", None), roads=roads or ["graphql-core"])
 
-        label = self.metrics.operation_label(name)
-        self.metrics.operations.labels(label, operation_type, "error" if errors else "ok").inc()
-        self.metrics.operation_seconds.labels(label, operation_type).observe(seconds)
-        for code in error_codes:
-            self.metrics.errors.labels(code, "error").inc()
-        for code in user_error_codes:
-            self.metrics.errors.labels(code, "user_error").inc()
 
-        request = request_log.get()
-        if request is not None:  # the request's access line names its operations
-            request.operations.append(name or operation_type)
-            request.error_codes.extend(error_codes + user_error_codes)
-        logger.info(
-            "graphql operation",
-            extra={
-                "operation": name,
-                "operation_type": operation_type,
-                "root_fields": _root_fields(context),
-                "duration_ms": round(seconds * 1000, 2),
-                "errors": error_codes,
-                "user_errors": user_error_codes,
-            },
-        )
+def record_operation(metrics: Metrics, *, name: str | None, operation_type: str,
+                     root_fields: list[str], seconds: float, errors: list[GraphQLError],
+                     data: Any, roads: list[str]) -> None:
+    """The metrics and the log line of one operation, whichever road it took: the general
+    one (the extension above) or a compiled plan (app/api/compiled.py)."""
+    if operation_type == "query" and data is not None:
+        for road in roads:
+            metrics.query_roads.labels(road).inc()
+    error_codes = [_code(error) for error in errors]
+    user_error_codes = _user_error_codes(data, operation_type)
+
+    label = metrics.operation_label(name)
+    metrics.operations.labels(label, operation_type, "error" if errors else "ok").inc()
+    metrics.operation_seconds.labels(label, operation_type).observe(seconds)
+    for code in error_codes:
+        metrics.errors.labels(code, "error").inc()
+    for code in user_error_codes:
+        metrics.errors.labels(code, "user_error").inc()
+
+    request = request_log.get()
+    if request is not None:  # the request's access line names its operations
+        request.operations.append(name or operation_type)
+        request.error_codes.extend(error_codes + user_error_codes)
+    logger.info(
+        "graphql operation",
+        extra={
+            "operation": name,
+            "operation_type": operation_type,
+            "root_fields": root_fields,
+            "duration_ms": round(seconds * 1000, 2),
+            "errors": error_codes,
+            "user_errors": user_error_codes,
+        },
+    )
 
 
 def _safe(read) -> Any:
