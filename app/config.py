@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     # Queries that resolve without incident skip graphql-core's per-field machinery
     # (app/api/execution.py). Off: every operation runs on graphql-core's executor alone.
     fast_queries: bool = Field(default=True, validation_alias="BOOKINGS_FAST_QUERIES")
+    # The hot queries answered by compiled plans, with JSON built by PostgreSQL
+    # (app/api/compiled.py). Off: every query takes the road above.
+    compiled_queries: bool = Field(default=True, validation_alias="BOOKINGS_COMPILED_QUERIES")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

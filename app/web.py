@@ -20,12 +20,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.account_pages import account_page_routes
+from app.api.compiled import CompiledQueries
 from app.api.context import Context
 from app.api.endpoint import GraphQLOverHTTP
-from app.api.observability import operation_observer
+from app.api.observability import operation_observer, record_operation
 from app.api.persisted import PersistedDocuments
 from app.api.schema import build_schema, schema
-from app.config import Settings
+from app.config import Settings, TraceExporter
 from app.db import Database, count_statements, statement_count
 from app.graphiql import GraphiQLPage, graphiql_routes
 from app.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -43,14 +44,16 @@ class GraphQLEndpoint(GraphQL):
 
     def __init__(self, db: Database, settings: Settings, slot_feed: SlotFeed | None = None,
                  graphql_schema: strawberry.Schema | None = None,
-                 graphiql_page: GraphiQLPage | None = None) -> None:
+                 graphiql_page: GraphiQLPage | None = None,
+                 compiled: CompiledQueries | None = None) -> None:
         super().__init__(graphql_schema or schema, graphql_ide="graphiql")
         self.db = db
         self.settings = settings
         self.slot_feed = slot_feed or SlotFeed(db)
         self.graphiql_page = graphiql_page or GraphiQLPage.from_settings(settings)
         self.http = GraphQLOverHTTP(self.schema, PersistedDocuments.from_settings(settings),
-                                    max_batch_operations=settings.max_batch_operations)
+                                    max_batch_operations=settings.max_batch_operations,
+                                    compiled=compiled)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than the json module on big answers (the same compact
@@ -139,11 +142,14 @@ def create_app(db: Database, settings: Settings,
     async def metrics_endpoint(_: Request) -> Response:
         return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
-    graphql = GraphQLEndpoint(db, settings, graphql_schema=build_schema(
+    graphql_schema = build_schema(
         introspection=settings.introspection_enabled,
         fast_queries=settings.fast_queries,
         extensions=[operation_observer(metrics), *tracing_extensions(settings)],
-    ), graphiql_page=graphiql_page)
+    )
+    graphql = GraphQLEndpoint(db, settings, graphql_schema=graphql_schema,
+                              graphiql_page=graphiql_page,
+                              compiled=_compiled_queries(graphql_schema, settings, metrics))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -179,6 +185,22 @@ def create_app(db: Database, settings: Settings,
     app.state.metrics = metrics
     app.state.slot_feed = graphql.slot_feed
     return app
+
+
+def _compiled_queries(graphql_schema: strawberry.Schema, settings: Settings,
+                      metrics: Metrics) -> CompiledQueries | None:
+    """The plans of the hot queries, logged and counted as every operation is. Tracing
+    spans come from Strawberry's operation hooks, which a plan skips: with a tracing
+    exporter on, every query takes the general road."""
+    if not settings.compiled_queries or settings.otel_exporter is not TraceExporter.NONE:
+        return None
+
+    def observe(plan, seconds: float) -> None:
+        record_operation(metrics, name=plan.name, operation_type="query",
+                         root_fields=plan.root_fields, seconds=seconds, errors=[],
+                         data=True, roads=["compiled"])
+
+    return CompiledQueries(graphql_schema._schema, on_answer=observe)
 
 
 def _start_worker(db: Database, settings: Settings) -> asyncio.Task:

@@ -16,6 +16,7 @@ from strawberry.http import process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from app.api.compiled import CompiledQueries
 from app.api.context import Context
 from app.api.errors import SERVICE_UNAVAILABLE
 from app.api.http import (
@@ -41,10 +42,13 @@ _NUL_IN_DOCUMENT = re.compile(r"\x00|\\u(?:0000|\{0+\})")
 
 class GraphQLOverHTTP:
     def __init__(self, schema: strawberry.Schema, documents: PersistedDocuments, *,
-                 max_batch_operations: int) -> None:
+                 max_batch_operations: int, compiled: CompiledQueries | None = None) -> None:
         self.schema = schema
         self.documents = documents
         self.max_batch_operations = max_batch_operations
+        # Plans of the hot queries (app/api/compiled.py); None: every query takes the
+        # general road.
+        self.compiled = compiled
 
     async def answer(self, request: Request, context: Context) -> Response:
         try:
@@ -79,6 +83,13 @@ class GraphQLOverHTTP:
         if _holds_nul(document, operation.variables):
             raise Refusal(400, "Text may not contain the NUL character (\\u0000): PostgreSQL "
                                "cannot store it.")
+        compiled = self.compiled
+        if compiled is not None:
+            plan = compiled.plan(document, operation.operation_name)
+            if plan is not None:
+                answer = await compiled.run(plan, operation.variables, context)
+                if answer is not None:
+                    return answer
         try:
             result = await self.schema.execute(
                 document, variable_values=operation.variables, context_value=context,
@@ -95,6 +106,10 @@ class GraphQLOverHTTP:
             return {"errors": [{
                 "message": error.as_http_error_reason(),
                 "extensions": {"code": ProtocolErrorCode.GRAPHQL_VALIDATION_FAILED}}]}
+        if (compiled is not None and not result.errors and result.data is not None
+                and not compiled.seen(document, operation.operation_name)):
+            # It parsed, validated, kept the limits and ran well: a plan may answer it next.
+            compiled.learn(document, operation.operation_name)
         return process_result(result)
 
     @staticmethod
