@@ -21,11 +21,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+# The compiled roots and shapes of the hot queries (app/api/compiled.py): registered on import.
+from app.api.appointments import compiled as _appointments_compiled  # noqa: F401
 from app.api.appointments import mutations as appointments_mutations
 from app.api.appointments import queries as appointments_queries
 from app.api.appointments.types import AppointmentType
 from app.api.common import SCALARS, Node
 from app.api.context import Info
+from app.api.credits import compiled as _credits_compiled  # noqa: F401
 from app.api.credits import mutations as credits_mutations
 from app.api.credits import queries as credits_queries
 from app.api.credits.types import CreditTransactionType
@@ -35,9 +38,11 @@ from app.api.nodes import resolve_node
 from app.api.organizations import mutations as organizations_mutations
 from app.api.organizations import queries as organizations_queries
 from app.api.organizations.types import OrganizationType
+from app.api.people import compiled as _people_compiled  # noqa: F401
 from app.api.people import mutations as people_mutations
 from app.api.people import queries as people_queries
 from app.api.people.types import ProfessionalType, StudentType, UserType
+from app.api.scheduling import compiled as _scheduling_compiled  # noqa: F401
 from app.api.scheduling import mutations as scheduling_mutations
 from app.api.scheduling import queries as scheduling_queries
 from app.api.scheduling.types import AvailabilityRuleType, TimeOffType, TimeSlotType

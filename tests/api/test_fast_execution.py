@@ -88,7 +88,8 @@ DOCUMENTS = {"client": [APPOINTMENTS, CREDITS, DIRECTORY],
 @pytest.fixture(scope="module")
 async def reference(db, settings) -> AsyncIterator[GraphQLClient]:
     """The same app with every operation on graphql-core's executor."""
-    app = create_app(db, settings.model_copy(update={"fast_queries": False}))
+    app = create_app(db, settings.model_copy(update={"fast_queries": False,
+                                                     "compiled_queries": False}))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield GraphQLClient(client)
