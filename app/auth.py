@@ -22,6 +22,10 @@ class Role(StrEnum):
     PROFESSIONAL = "PROFESSIONAL"
     CLIENT = "CLIENT"
 
+    @property
+    def is_staff_or_admin(self) -> bool:
+        return self in (Role.ADMIN, Role.STAFF)
+
 
 TOKEN_ALGORITHM = "HS256"
 
@@ -45,7 +49,7 @@ class Principal:
 
     @property
     def is_staff_or_admin(self) -> bool:
-        return self.role in (Role.ADMIN, Role.STAFF)
+        return self.role.is_staff_or_admin
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,6 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 
@@ -166,20 +165,3 @@ def _field_json(field: Field, row: FromClause) -> ColumnElement[str]:
                      .scalar_subquery())
             return func.coalesce(found, _NULL)
     raise TypeError(f"not a projection field: {field!r}")
-
-
-def frozen(expression: ColumnElement[str], row: FromClause) -> ColumnElement[str]:
-    """`expression` (over the columns of `row`) as fixed SQL text.
-
-    A statement built per request (its filters vary) costs SQLAlchemy a walk of every
-    element to find its compiled form in the cache; a projection's JSON has hundreds of
-    elements. Frozen, it is one string. It takes no parameters: every constant of this
-    module is written into the SQL.
-    """
-    label = "frozen_json"
-    sql = str(select(expression.label(label)).select_from(row)
-              .compile(dialect=postgresql.dialect()))
-    body = sql.removeprefix("SELECT ").rpartition(f" AS {label}")[0]
-    if not body:
-        raise ValueError(f"cannot freeze {sql!r}")
-    return literal_column(body, Text)

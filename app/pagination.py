@@ -9,12 +9,12 @@ meaning some position there.
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
@@ -56,7 +56,8 @@ async def fetch_page(
     descending: bool = False,
 ) -> Page:
     """Entities selected by `statement` after the cursor, ordered by the unique `sort_key`."""
-    result = await session.scalars(_paged(statement, request, sort_key, descending))
+    result = await session.scalars(_paged(statement, request.after, request.first + 1,
+                                          sort_key, descending))
     items = list(result)
     has_next_page = len(items) > request.first
     items = items[: request.first]
@@ -67,37 +68,64 @@ async def fetch_page(
                 has_previous_page=request.after is not None)
 
 
-async def fetch_json_page(
-    session: AsyncSession,
-    statement: Select,
-    request: PageRequest,
-    sort_key: Sequence[ColumnElement],
-    item_json: ColumnElement[str],
-    *,
-    descending: bool = False,
-) -> Page[str]:
-    """The page `fetch_page` finds, each item the JSON text `item_json` makes of its row
-    (app/json_sql.py), for the hot reads that pass JSON through."""
-    statement = statement.with_only_columns(*sort_key, item_json)
-    # On the connection: Core, without the ORM's execution steps (it loads no entities).
-    connection = await session.connection()
-    rows = (await connection.execute(_paged(statement, request, sort_key, descending))).all()
-    has_next_page = len(rows) > request.first
-    rows = rows[: request.first]
-    table = _table_of(sort_key)
-    return Page(items=[row[-1] for row in rows],
-                cursors=[_encode(table, list(row[:-1])) for row in rows],
-                has_next_page=has_next_page, has_previous_page=request.after is not None)
+class JsonPages:
+    """The pages of one list as JSON text, for the hot reads that pass JSON through: each
+    item is what `item_json` (app/json_sql.py) makes of its row.
+
+    The statements are built once per variant, with bind parameters, and kept: building a
+    statement and its cache key costs as much CPU as running it. `build(variant)` makes
+    the unpaged statement of a variant (which optional filters it has, as bind parameters
+    that `fetch` fills); the page's limit and the cursor's position are bound here.
+    """
+
+    def __init__(self, build: Callable[[Hashable], Select], sort_key: Sequence[ColumnElement],
+                 item_json: ColumnElement[str], *, descending: bool = False) -> None:
+        self._build = build
+        self._sort_key = sort_key
+        self._item_json = item_json
+        self._descending = descending
+        self._table = _table_of(sort_key)
+        self._statements: dict[tuple[Hashable, bool], Select] = {}
+
+    async def fetch(self, session: AsyncSession, variant: Hashable, request: PageRequest,
+                    parameters: dict[str, Any]) -> Page[str]:
+        """The page `fetch_page` would find of `variant`'s statement, given its parameters."""
+        statement = self._statement(variant, after=request.after is not None)
+        bound = {**parameters, "page_limit": request.first + 1}
+        for number, value in enumerate(request.after or ()):
+            bound[f"after_{number}"] = value
+        # On the connection: Core, without the ORM's execution steps (it loads no entities).
+        connection = await session.connection()
+        rows = (await connection.execute(statement, bound)).all()
+        has_next_page = len(rows) > request.first
+        rows = rows[: request.first]
+        return Page(items=[row[-1] for row in rows],
+                    cursors=[_encode(self._table, list(row[:-1])) for row in rows],
+                    has_next_page=has_next_page, has_previous_page=request.after is not None)
+
+    def _statement(self, variant: Hashable, *, after: bool) -> Select:
+        key = (variant, after)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._build(variant).with_only_columns(*self._sort_key, self._item_json)
+            position = None if not after else tuple(
+                bindparam(f"after_{number}", type_=column.type)
+                for number, column in enumerate(self._sort_key))
+            statement = self._statements[key] = _paged(
+                statement, position, bindparam("page_limit"), self._sort_key, self._descending)
+        return statement
 
 
-def _paged(statement: Select, request: PageRequest, sort_key: Sequence[ColumnElement],
-           descending: bool) -> Select:
-    if request.after is not None:
+def _paged(statement: Select, after: tuple[Any, ...] | None, limit: Any,
+           sort_key: Sequence[ColumnElement], descending: bool) -> Select:
+    """`statement` from the position after `after` (values or bind parameters), in the
+    list's order, `limit` rows."""
+    if after is not None:
         position = tuple_(*sort_key)
-        after = tuple_(*request.after)
-        statement = statement.where(position < after if descending else position > after)
+        statement = statement.where(position < tuple_(*after) if descending
+                                    else position > tuple_(*after))
     order = [column.desc() for column in sort_key] if descending else list(sort_key)
-    return statement.order_by(*order).limit(request.first + 1)
+    return statement.order_by(*order).limit(limit)
 
 
 async def count(session: AsyncSession, statement: Select) -> int:

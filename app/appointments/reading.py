@@ -9,7 +9,7 @@ notes, and what cancelling one now would return.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination
@@ -65,8 +65,7 @@ def appointments_query(
     starts_before: datetime | None = None,
 ) -> Select:
     """The appointments the principal may see, filtered; paged by the caller."""
-    if starts_from and starts_before and starts_before <= starts_from:
-        raise ValidationFailed("`to` must come after `from`.", field="starts_before")
+    _check_range(starts_from, starts_before)
     return repository.appointments_query(
         session, principal, professional_id=professional_id, client_id=client_id, states=states,
         starts_from=starts_from, starts_before=starts_before,
@@ -93,20 +92,25 @@ async def list_appointments(
 async def list_appointments_json(
     session: AsyncSession,
     principal: Principal,
-    appointment_json: ColumnElement[str],
+    pages: pagination.JsonPages,
     *,
     first: int | None = None,
     after: str | None = None,
     **filters: Any,
 ) -> pagination.Page[str]:
-    """As `list_appointments`, each appointment the JSON text `appointment_json` makes of
-    it (app/json_sql.py)."""
+    """As `list_appointments`, each appointment as JSON text, by a
+    `repository.appointments_json_pages`."""
     await check_filter_targets(session, principal, filters.get("professional_id"),
                                 filters.get("client_id"))
     request = pagination.page_request(first, after, repository.APPOINTMENT_SORT_KEY)
-    statement = appointments_query(session, principal, **filters)
-    return await pagination.fetch_json_page(session, statement, request,
-                                            repository.APPOINTMENT_SORT_KEY, appointment_json)
+    _check_range(filters.get("starts_from"), filters.get("starts_before"))
+    return await repository.get_appointments_json_page(session, principal, pages, request,
+                                                       **filters)
+
+
+def _check_range(starts_from: datetime | None, starts_before: datetime | None) -> None:
+    if starts_from and starts_before and starts_before <= starts_from:
+        raise ValidationFailed("`to` must come after `from`.", field="starts_before")
 
 
 async def check_filter_targets(

@@ -1,7 +1,8 @@
 """SQL for appointments, scoped to the session's tenant."""
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +16,9 @@ from app.appointments.models import (
 )
 from app.auth import Principal, Role
 from app.organizations.models import Organization
+from app.pagination import JsonPages, Page, PageRequest
 from app.people.models import Professional, User
-from app.people.repository import professional_of_user
+from app.people.repository import professional_of
 from app.scheduling.models import TimeSlot
 from app.tenancy import current_organization_id
 
@@ -96,12 +98,18 @@ async def live_of_slots(session: AsyncSession, slot_ids: Iterable[int]) -> list[
 
 def visible_appointments(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
     """Appointments the principal may see: all, their own as client, or their own as professional."""
-    if principal.is_staff_or_admin:
+    return visible_to(principal.role, current_organization_id(session), principal.user_id)
+
+
+def visible_to(role: Role, organization_id: Any, user_id: Any) -> ColumnElement[bool]:
+    """As `visible_appointments`, for a role, given values or bind parameters (a statement
+    built once per role)."""
+    if role.is_staff_or_admin:
         return true()
-    if principal.role is Role.PROFESSIONAL:
-        return Appointment.professional_id == professional_of_user(session, principal.user_id)
-    if principal.role is Role.CLIENT:
-        return Appointment.client_id == principal.user_id
+    if role is Role.PROFESSIONAL:
+        return Appointment.professional_id == professional_of(organization_id, user_id)
+    if role is Role.CLIENT:
+        return Appointment.client_id == user_id
     return false()
 
 
@@ -115,21 +123,59 @@ def appointments_query(
     starts_from: datetime | None = None,
     starts_before: datetime | None = None,
 ) -> Select:
-    statement = select(Appointment).where(
-        Appointment.organization_id == current_organization_id(session),
-        visible_appointments(session, principal),
-    )
+    return appointments_of(
+        current_organization_id(session), visible_appointments(session, principal),
+        professional_id=professional_id, client_id=client_id, states=states or None,
+        starts_from=starts_from, starts_before=starts_before)
+
+
+def appointments_of(organization_id: Any, visible: ColumnElement[bool], *,
+                    professional_id: Any = None, client_id: Any = None, states: Any = None,
+                    starts_from: Any = None, starts_before: Any = None) -> Select:
+    """The organization's `visible` appointments, filtered by whichever filter is given: each
+    a value, or a bind parameter of a statement built once (the hot road)."""
+    statement = select(Appointment).where(Appointment.organization_id == organization_id,
+                                          visible)
     if professional_id is not None:
         statement = statement.where(Appointment.professional_id == professional_id)
     if client_id is not None:
         statement = statement.where(Appointment.client_id == client_id)
-    if states:
+    if states is not None:
         statement = statement.where(Appointment.state.in_(states))
     if starts_from is not None:
         statement = statement.where(Appointment.starts_at >= starts_from)
     if starts_before is not None:
         statement = statement.where(Appointment.starts_at < starts_before)
     return statement
+
+
+_FILTERS = ("professional_id", "client_id", "states", "starts_from", "starts_before")
+
+
+def appointments_json_pages(appointment_json: ColumnElement[str]) -> JsonPages:
+    """The pages of `get_appointments_json_page` for one selection: built once, by its plan.
+    A variant is the caller's role and which filters are given."""
+
+    def build(variant: Hashable) -> Select:
+        role, *given = variant
+        filters = {name: bindparam(name, expanding=name == "states")
+                   for name, present in zip(_FILTERS, given, strict=True) if present}
+        return appointments_of(bindparam("organization_id"),
+                               visible_to(role, bindparam("organization_id"),
+                                          bindparam("viewer_id")), **filters)
+
+    return JsonPages(build, APPOINTMENT_SORT_KEY, appointment_json)
+
+
+async def get_appointments_json_page(session: AsyncSession, principal: Principal,
+                                     pages: JsonPages, request: PageRequest,
+                                     **filters: Any) -> Page[str]:
+    """A page of the appointments `appointments_query` selects, as JSON text."""
+    given = {name: value for name, value in filters.items() if value is not None and value != []}
+    return await pages.fetch(
+        session, (principal.role, *(name in given for name in _FILTERS)), request,
+        {"organization_id": current_organization_id(session), "viewer_id": principal.user_id,
+         **given})
 
 
 async def unconfirmed_due(

@@ -5,8 +5,9 @@ purchase's own row (settlement only), then the client's balance row, then the
 client's lots in draw order (earliest expiry first, then id).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -21,6 +22,7 @@ from app.credits.models import (
     TransactionStatus,
     TransactionType,
 )
+from app.pagination import JsonPages, Page, PageRequest
 from app.tenancy import current_organization_id
 
 TRANSACTION_SORT_KEY = (CreditTransaction.created_at, CreditTransaction.id)
@@ -34,13 +36,45 @@ async def get_balance(session: AsyncSession, user_id: int) -> CreditBalance | No
     return await session.get(CreditBalance, (current_organization_id(session), user_id))
 
 
+def balance_json_query(balance_json: ColumnElement[str]) -> Select:
+    """The statement of `get_balance_json` for one selection: built once, by its plan."""
+    return select(balance_json).where(
+        CreditBalance.organization_id == bindparam("organization_id"),
+        CreditBalance.user_id == bindparam("user_id"))
+
+
 async def get_balance_json(session: AsyncSession, user_id: int,
-                           balance_json: ColumnElement[str]) -> str | None:
-    """The JSON text `balance_json` makes of a user's stored balance (app/json_sql.py)."""
+                           statement: Select) -> str | None:
+    """The JSON text of a user's stored balance, made by a `balance_json_query`."""
     connection = await session.connection()  # Core: no entities to load
-    return await connection.scalar(select(balance_json).where(
-        CreditBalance.organization_id == current_organization_id(session),
-        CreditBalance.user_id == user_id))
+    return await connection.scalar(statement, {
+        "organization_id": current_organization_id(session), "user_id": user_id})
+
+
+def ledger_json_pages(transaction_json: ColumnElement[str]) -> JsonPages:
+    """The pages of `list_transactions_json` for one selection: built once, by its plan.
+    A variant is which of user, types and statuses filter it."""
+
+    def build(variant: Hashable) -> Select:
+        by_user, by_types, by_statuses = variant
+        return ledger_entries(
+            bindparam("organization_id"),
+            user_id=bindparam("user_id") if by_user else None,
+            types=bindparam("types", expanding=True) if by_types else None,
+            statuses=bindparam("statuses", expanding=True) if by_statuses else None)
+
+    return JsonPages(build, TRANSACTION_SORT_KEY, transaction_json, descending=True)
+
+
+async def get_ledger_json_page(
+    session: AsyncSession, pages: JsonPages, request: PageRequest, *, user_id: int | None,
+    types: Sequence[TransactionType] | None, statuses: Sequence[TransactionStatus] | None,
+) -> Page[str]:
+    """A page of the ledger entries `transactions_query` selects, as JSON text."""
+    return await pages.fetch(
+        session, (user_id is not None, bool(types), bool(statuses)), request,
+        {"organization_id": current_organization_id(session), "user_id": user_id,
+         "types": list(types or ()), "statuses": list(statuses or ())})
 
 
 async def get_balances(session: AsyncSession, user_ids: Iterable[int]) -> list[CreditBalance]:
@@ -169,15 +203,23 @@ def transactions_query(
     types: Sequence[TransactionType] | None,
     statuses: Sequence[TransactionStatus] | None,
 ) -> Select:
+    return ledger_entries(current_organization_id(session), user_id=user_id,
+                          types=list(types) if types else None,
+                          statuses=list(statuses) if statuses else None)
+
+
+def ledger_entries(organization_id: Any, *, user_id: Any = None, types: Any = None,
+                   statuses: Any = None) -> Select:
+    """The organization's ledger entries, filtered by whichever of user, types and statuses
+    is given: each a value, or a bind parameter of a statement built once (the hot road)."""
     statement = select(CreditTransaction).where(
-        CreditTransaction.organization_id == current_organization_id(session)
-    )
+        CreditTransaction.organization_id == organization_id)
     if user_id is not None:
         statement = statement.where(CreditTransaction.user_id == user_id)
-    if types:
-        statement = statement.where(CreditTransaction.type.in_(list(types)))
-    if statuses:
-        statement = statement.where(CreditTransaction.status.in_(list(statuses)))
+    if types is not None:
+        statement = statement.where(CreditTransaction.type.in_(types))
+    if statuses is not None:
+        statement = statement.where(CreditTransaction.status.in_(statuses))
     return statement
 
 

@@ -9,7 +9,7 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, pagination, validation
@@ -51,23 +51,22 @@ async def get_balance(
 
 
 async def get_balance_json(
-    session: AsyncSession, principal: Principal, user_id: int | None,
-    balance_json: ColumnElement[str],
+    session: AsyncSession, principal: Principal, user_id: int | None, statement: Select,
 ) -> str | None:
-    """As `get_balance`, the balance as the JSON text `balance_json` makes of its row
-    (app/json_sql.py); None for someone who never had credits (no row to render)."""
+    """As `get_balance`, the balance as JSON text, made by a `repository.balance_json_query`;
+    None for someone who never had credits (no row to render)."""
     if user_id is None or user_id == principal.user_id:
         _check_may_see_credits(principal)
         user_id = principal.user_id
     else:
         user_id = (await _visible_user(session, principal, user_id, field="user_id")).id
-    return await repository.get_balance_json(session, user_id, balance_json)
+    return await repository.get_balance_json(session, user_id, statement)
 
 
 async def list_transactions_json(
     session: AsyncSession,
     principal: Principal,
-    transaction_json: ColumnElement[str],
+    pages: pagination.JsonPages,
     *,
     user_id: int | None = None,
     types: Sequence[TransactionType] | None = None,
@@ -75,15 +74,13 @@ async def list_transactions_json(
     first: int | None = None,
     after: str | None = None,
 ) -> pagination.Page[str]:
-    """As `list_transactions`, each entry the JSON text `transaction_json` makes of it."""
+    """As `list_transactions`, each entry as JSON text, by a `repository.ledger_json_pages`."""
     if user_id is not None:
         await _visible_user(session, principal, user_id, field="user_id")
     request = pagination.page_request(first, after, repository.TRANSACTION_SORT_KEY)
-    statement = transactions_query(session, principal, user_id=user_id, types=types,
-                                   statuses=statuses)
-    return await pagination.fetch_json_page(session, statement, request,
-                                            repository.TRANSACTION_SORT_KEY, transaction_json,
-                                            descending=True)
+    return await repository.get_ledger_json_page(
+        session, pages, request, user_id=_listed_user(principal, user_id), types=types,
+        statuses=statuses)
 
 
 def empty_balance(user: User) -> CreditBalance:
@@ -104,10 +101,17 @@ def transactions_query(
     statuses: Sequence[TransactionStatus] | None = None,
 ) -> Select:
     """Entries the caller may list: a client's own; STAFF and ADMIN anyone's (all, by default)."""
+    return repository.transactions_query(session, user_id=_listed_user(principal, user_id),
+                                         types=types, statuses=statuses)
+
+
+def _listed_user(principal: Principal, user_id: int | None) -> int | None:
+    """Whose entries a list holds: a client's own; STAFF and ADMIN anyone's (all, by
+    default, None)."""
     _check_may_see_credits(principal)
     if not principal.is_staff_or_admin:
-        user_id = principal.user_id if user_id is None else user_id
-    return repository.transactions_query(session, user_id=user_id, types=types, statuses=statuses)
+        return principal.user_id if user_id is None else user_id
+    return user_id
 
 
 async def list_transactions(

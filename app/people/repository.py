@@ -1,6 +1,7 @@
 """SQL for users, professionals and students, always inside the session's tenant."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -176,12 +177,14 @@ async def get_active_professionals(session: AsyncSession) -> list[Professional]:
 
 def professional_of_user(session: AsyncSession, user_id: int) -> Select:
     """The id of a user's professional profile, as a scalar subquery."""
+    return professional_of(current_organization_id(session), user_id)
+
+
+def professional_of(organization_id: Any, user_id: Any) -> Select:
+    """As `professional_of_user`, given values or bind parameters (a statement built once)."""
     return (
         select(Professional.id)
-        .where(
-            Professional.organization_id == current_organization_id(session),
-            Professional.user_id == user_id,
-        )
+        .where(Professional.organization_id == organization_id, Professional.user_id == user_id)
         .scalar_subquery()
     )
 

@@ -50,6 +50,7 @@ class Plans:
     def __init__(self) -> None:
         self.answered: list[str | None] = []
         self.handed_back: list[str | None] = []
+        self.handed_back_variables: list[dict] = []
 
 
 @pytest.fixture
@@ -60,6 +61,8 @@ def plans(monkeypatch) -> Plans:
     async def spied(self, plan, variables, context):
         answer = await run(self, plan, variables, context)
         (seen.answered if answer is not None else seen.handed_back).append(plan.name)
+        if answer is None:
+            seen.handed_back_variables.append(variables or {})
         return answer
 
     monkeypatch.setattr(CompiledQueries, "run", spied)
@@ -179,3 +182,5 @@ async def test_credits_and_appointments_from_plans_are_the_same_bytes(api, refer
     assert body["data"]["appointments"]["edges"]
     assert {"Credits", "Ledger", "Week", "Appointments"} <= set(plans.answered)
     assert set(plans.handed_back) == {"Credits", "Ledger"}
+    # Only staff's own (made) balance went back: every filter and cursor had its plan.
+    assert all("user" not in variables for variables in plans.handed_back_variables)

@@ -14,7 +14,7 @@ from app.api.compiled import (
     shape,
 )
 from app.api.context import Context
-from app.appointments import reading
+from app.appointments import reading, repository
 from app.appointments.models import Appointment, AppointmentState
 
 # `privateNotes`, `cancelledBy` and `cancellationPreview` have rules of their own, and
@@ -51,14 +51,14 @@ def _filters(given: dict[str, Any] | None) -> dict[str, Any]:
 @root_compiler("appointments")
 def compile_appointments(compiler: Compiler, selected: Selected) -> RootRun:
     projection, connection = compile_connection(compiler, selected, "Appointment")
-    appointment_json = json_sql.frozen(json_sql.row_json(projection, Appointment.__table__),
-                                       Appointment.__table__)
+    pages = repository.appointments_json_pages(json_sql.row_json(projection,
+                                                                 Appointment.__table__))
 
     async def run(context: Context, arguments: dict[str, Any]) -> Any:
         principal = await context.principal()
         async with context.reading() as session:
             page = await reading.list_appointments_json(
-                session, principal, appointment_json, first=arguments.get("first"),
+                session, principal, pages, first=arguments.get("first"),
                 after=arguments.get("after"), **_filters(arguments.get("filter")))
         return connection(page)
 

@@ -16,7 +16,7 @@ from app.api.compiled import (
     shape,
 )
 from app.api.context import Context
-from app.credits import service
+from app.credits import repository, service
 from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
 
 shape("CreditBalance", Shape(
@@ -46,15 +46,14 @@ def _user_pk(arguments: dict[str, Any]) -> int | None:
 
 @root_compiler("creditBalance")
 def compile_credit_balance(compiler: Compiler, selected: Selected) -> RootRun:
-    balance_json = json_sql.frozen(json_sql.row_json(
-        compiler.projection(selected, "CreditBalance"), CreditBalance.__table__),
-        CreditBalance.__table__)
+    statement = repository.balance_json_query(json_sql.row_json(
+        compiler.projection(selected, "CreditBalance"), CreditBalance.__table__))
 
     async def run(context: Context, arguments: dict[str, Any]) -> Any:
         principal = await context.principal()
         async with context.reading() as session:
             answer = await service.get_balance_json(session, principal, _user_pk(arguments),
-                                                    balance_json)
+                                                    statement)
         if answer is None:
             raise HandBack  # never had credits: the zero balance is made, not stored
         return fragment(answer)
@@ -65,15 +64,15 @@ def compile_credit_balance(compiler: Compiler, selected: Selected) -> RootRun:
 @root_compiler("creditTransactions")
 def compile_credit_transactions(compiler: Compiler, selected: Selected) -> RootRun:
     projection, connection = compile_connection(compiler, selected, "CreditTransaction")
-    transaction_json = json_sql.frozen(json_sql.row_json(projection, CreditTransaction.__table__),
-                                       CreditTransaction.__table__)
+    pages = repository.ledger_json_pages(json_sql.row_json(projection,
+                                                           CreditTransaction.__table__))
 
     async def run(context: Context, arguments: dict[str, Any]) -> Any:
         principal = await context.principal()
         types, statuses = arguments.get("types"), arguments.get("statuses")
         async with context.reading() as session:
             page = await service.list_transactions_json(
-                session, principal, transaction_json, user_id=_user_pk(arguments),
+                session, principal, pages, user_id=_user_pk(arguments),
                 types=None if types is None else [TransactionType(t) for t in types],
                 statuses=None if statuses is None else [TransactionStatus(s) for s in statuses],
                 first=arguments.get("first"), after=arguments.get("after"))
