@@ -120,8 +120,8 @@ async def check_filter_targets(
     """NOT_FOUND for a filter naming a professional or client the caller cannot see."""
     # A filter naming someone the caller cannot see (another organization's, above all)
     # is NOT_FOUND, as that ID is everywhere else, rather than an empty list.
-    if professional_id is not None and await people.get_professional(
-            session, professional_id) is None:
+    if professional_id is not None and not await people.professional_exists(
+            session, professional_id):
         raise NotFound("No such professional.", field="professional_id")
     if client_id is not None and await people.get_visible_user(
             session, principal, client_id) is None:

@@ -118,6 +118,20 @@ async def get_professional(session: AsyncSession, professional_id: int) -> Profe
     return await session.get(Professional, (current_organization_id(session), professional_id))
 
 
+# Built once: the hot list filters ask it on every request.
+_PROFESSIONAL_EXISTS = select(Professional.id).where(
+    Professional.organization_id == bindparam("organization_id"),
+    Professional.id == bindparam("professional_id"))
+
+
+async def professional_exists(session: AsyncSession, professional_id: int) -> bool:
+    """Whether the organization has this professional (without loading it)."""
+    connection = await session.connection()
+    return await connection.scalar(_PROFESSIONAL_EXISTS, {
+        "organization_id": current_organization_id(session),
+        "professional_id": professional_id}) is not None
+
+
 async def get_professionals(session: AsyncSession, ids: Iterable[int]) -> list[Professional]:
     return await _get_by_ids(session, _PROFESSIONALS_BY_ID, ids)
 
