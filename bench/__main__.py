@@ -18,7 +18,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import text
@@ -72,6 +72,7 @@ class Options:
     race_rounds: int = 5
     racers: int = 200
     race_slots: int = 20
+    scale: int = 1  # times the organizations of the dataset, each of the same size
     output: Path | None = RESULTS / "latest.json"
 
     @classmethod
@@ -81,7 +82,8 @@ class Options:
 
     @property
     def shape(self) -> Shape:
-        return QUICK_SHAPE if self.quick else Shape()
+        base = QUICK_SHAPE if self.quick else Shape()
+        return replace(base, organizations=base.organizations * self.scale)
 
 
 def main() -> None:
@@ -92,10 +94,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, help="measured seconds per scenario")
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="N times the organizations, each of the same size (default 1)")
     arguments = parser.parse_args()
+    if arguments.scale < 1:
+        parser.error("--scale is a whole number from 1 up")
     options = Options.quick_run(arguments.output) if arguments.quick else Options(
         output=arguments.output or RESULTS / "latest.json")
-    overrides = {"connections": arguments.connections}
+    overrides = {"connections": arguments.connections, "scale": arguments.scale}
     if arguments.seconds:
         overrides["seconds"] = arguments.seconds
     options = Options(**{**asdict(options), **overrides})
@@ -107,7 +113,8 @@ async def run(options: Options, database_url: str | None = None) -> dict:
     """The whole benchmark; returns the results (also written to `options.output`)."""
     work = Path(tempfile.mkdtemp(prefix="bookings-bench-"))
     url = await _fresh_database(database_url or os.environ.get("DATABASE_URL"), work)
-    results: dict = {"quick": options.quick, "connections": options.connections,
+    results: dict = {"quick": options.quick, "scale": options.scale,
+                     "connections": options.connections,
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
     print(f"Database: {make_url(url).render_as_string(hide_password=True)}", flush=True)
 
