@@ -18,7 +18,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,8 +30,10 @@ from app.auth import Role
 from app.credits.invariants import check_every_organization
 from app.db import Database, create_database, sqlalchemy_url
 from bench import load, report
+from bench.booking_check import same_booking
 from bench.scenarios import (
     AVAILABILITY,
+    BASELINE_BOOK_PATH,
     READ_SCENARIOS,
     Booking,
     Tokens,
@@ -70,6 +72,7 @@ class Options:
     race_rounds: int = 5
     racers: int = 200
     race_slots: int = 20
+    scale: int = 1  # times the organizations of the dataset, each of the same size
     output: Path | None = RESULTS / "latest.json"
 
     @classmethod
@@ -79,7 +82,8 @@ class Options:
 
     @property
     def shape(self) -> Shape:
-        return QUICK_SHAPE if self.quick else Shape()
+        base = QUICK_SHAPE if self.quick else Shape()
+        return replace(base, organizations=base.organizations * self.scale)
 
 
 def main() -> None:
@@ -90,10 +94,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, help="measured seconds per scenario")
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="N times the organizations, each of the same size (default 1)")
     arguments = parser.parse_args()
+    if arguments.scale < 1:
+        parser.error("--scale is a whole number from 1 up")
     options = Options.quick_run(arguments.output) if arguments.quick else Options(
         output=arguments.output or RESULTS / "latest.json")
-    overrides = {"connections": arguments.connections}
+    overrides = {"connections": arguments.connections, "scale": arguments.scale}
     if arguments.seconds:
         overrides["seconds"] = arguments.seconds
     options = Options(**{**asdict(options), **overrides})
@@ -105,7 +113,8 @@ async def run(options: Options, database_url: str | None = None) -> dict:
     """The whole benchmark; returns the results (also written to `options.output`)."""
     work = Path(tempfile.mkdtemp(prefix="bookings-bench-"))
     url = await _fresh_database(database_url or os.environ.get("DATABASE_URL"), work)
-    results: dict = {"quick": options.quick, "connections": options.connections,
+    results: dict = {"quick": options.quick, "scale": options.scale,
+                     "connections": options.connections,
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
     print(f"Database: {make_url(url).render_as_string(hide_password=True)}", flush=True)
 
@@ -135,8 +144,13 @@ async def run(options: Options, database_url: str | None = None) -> dict:
                                                  options, statements)
                             for scenario in READ_SCENARIOS]
         slots = await _free_slots(db, organizations, options)
-        results["bookings"] = await _uncontended(ours, slots["plain"], organizations, tokens,
-                                                 options, statements)
+        (twins_organization, twins), = slots["twins"].items()
+        check = await same_booking(db, ours, baseline, twins_organization,
+                                   organizations[0].client_ids[0], twins, tokens)
+        for difference in check["write_differences"]:
+            print(f"  the baseline's booking differs: {difference}", flush=True)
+        results["bookings"] = {**await _uncontended(ours, baseline, slots["plain"], organizations,
+                                                    tokens, options, statements), **check}
         results["contention"] = await _contention(db, ours, slots["race"], organizations, tokens,
                                                   options)
     finally:
@@ -205,20 +219,36 @@ async def _row_counts(db: Database, organizations: list[SeededOrganization]) -> 
 
 async def _free_slots(db: Database, organizations: list[SeededOrganization],
                       options: Options) -> dict[str, dict[int, list[int]]]:
-    """Future AVAILABLE slots past the minimum notice, split among the booking scenarios."""
+    """Future AVAILABLE slots past the minimum notice, split among the booking scenarios;
+    "twins" are two slots of one professional of the first organization (for `same_booking`)."""
     rng = random.Random(5)
-    split: dict[str, dict[int, list[int]]] = {"race": {}, "probe": {}, "plain": {}}
+    split: dict[str, dict[int, list[int]]] = {"race": {}, "probe": {}, "plain": {}, "twins": {}}
     for organization in organizations:
         async with db.transaction(organization.id, read_only=True) as session:
-            found = list(await session.scalars(text(
-                "SELECT id FROM time_slots WHERE status = 'AVAILABLE'"
+            found = [tuple(row) for row in await session.execute(text(
+                "SELECT id, professional_id FROM time_slots WHERE status = 'AVAILABLE'"
                 " AND starts_at > now() + interval '1 day'"
-                " AND starts_at < now() + interval '50 days' ORDER BY id")))
+                " AND starts_at < now() + interval '50 days' ORDER BY id"))]
         rng.shuffle(found)
-        split["race"][organization.id] = found[:options.race_slots * options.race_rounds]
-        split["probe"][organization.id] = found[len(split["race"][organization.id]):][:10]
-        split["plain"][organization.id] = found[len(split["race"][organization.id]) + 10:]
+        if organization is organizations[0]:
+            twins = _two_of_one_professional(found)
+            split["twins"][organization.id] = [slot for slot, _ in twins]
+            found = [row for row in found if row not in twins]
+        ids = [slot for slot, _ in found]
+        split["race"][organization.id] = ids[:options.race_slots * options.race_rounds]
+        split["probe"][organization.id] = ids[len(split["race"][organization.id]):][:10]
+        split["plain"][organization.id] = ids[len(split["race"][organization.id]) + 10:]
     return split
+
+
+def _two_of_one_professional(slots: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The first two (slot, professional) rows that share a professional."""
+    seen: dict[int, tuple[int, int]] = {}
+    for row in slots:
+        if row[1] in seen:
+            return [seen[row[1]], row]
+        seen[row[1]] = row
+    raise RuntimeError("no professional has two free slots")
 
 
 # ---- measuring ----------------------------------------------------------------------
@@ -330,17 +360,35 @@ async def _same_bytes(ours: Server, baseline: Server, our_requests, baseline_req
     return True
 
 
-async def _uncontended(ours: Server, free: dict[int, list[int]], organizations, tokens,
-                       options: Options, statements: dict) -> dict:
-    """Each client books a different slot: bookings per second without contention."""
-    requests = (booking_request(booking, tokens)
-                for booking in uncontended_bookings(free, organizations))
-
-    result = await _measure(ours, requests, options, check=booked, warm=False,
-                            on_response=_statement_counter(statements, "bookings"))
-    print(f"bookTimeSlot without contention: {result['rate']:.0f} bookings/s", flush=True)
+async def _uncontended(ours: Server, baseline: Server, free: dict[int, list[int]],
+                       organizations, tokens, options: Options, statements: dict) -> dict:
+    """Each client books a different slot: bookings per second without contention, on both
+    servers in alternating slices, each booking from its own half of the free slots."""
+    halves = [{org: slots[half::2] for org, slots in free.items()} for half in range(2)]
+    servers = [baseline, ours]
+    streams = [_bookings(halves[0], organizations, tokens, BASELINE_BOOK_PATH),
+               _bookings(halves[1], organizations, tokens, "/graphql")]
+    counters = [None, _statement_counter(statements, "bookings")]
+    slices = Options(**{**asdict(options), "seconds": options.seconds / ROUNDS})
+    measured: list[list[dict]] = [[], []]
+    for turn in turns(2):
+        # Warmed before its first slice only: a booking uses its slot up.
+        measured[turn].append(await _measure(servers[turn], streams[turn], slices, check=booked,
+                                             warm=not measured[turn], keep_latencies=True,
+                                             on_response=counters[turn]))
+    base, mine = _combined(measured[0]), _combined(measured[1])
+    ratio = round(mine["rate"] / base["rate"], 2) if base["rate"] else 0.0
+    print(f"bookTimeSlot without contention: ours {mine['rate']:.0f} bookings/s, baseline "
+          f"{base['rate']:.0f} bookings/s, ratio {ratio}", flush=True)
     return {"name": "bookings", "title": "bookTimeSlot, each client a different slot",
-            "ours": result}
+            "ours": mine, "baseline": base, "ratio": ratio,
+            "baseline_statements": _baseline_statements("bookings")}
+
+
+def _bookings(free: dict[int, list[int]], organizations, tokens, path: str) -> Iterator:
+    """A lazy stream of uncontended bookings of `free`, sent to `path`."""
+    return (booking_request(booking, tokens, path=path)
+            for booking in uncontended_bookings(free, organizations))
 
 
 async def _contention(db: Database, ours: Server, race_slots: dict[int, list[int]],
@@ -445,8 +493,11 @@ async def _statement_probe(env: dict, work: Path, organizations, tokens,
 def _all_well(results: dict) -> bool:
     reads_ok = all(entry["ours"]["errors"] == 0 and entry["baseline"]["errors"] == 0
                    and entry["identical_bytes"] for entry in results["reads"])
-    return (reads_ok and results["bookings"]["ours"]["errors"] == 0
-            and results["contention"]["ok"] and not results["ledger"]["violations"])
+    bookings = results["bookings"]
+    bookings_ok = (bookings["ours"]["errors"] == 0 and bookings["baseline"]["errors"] == 0
+                   and bookings["same_shape"] and not bookings["write_differences"])
+    return (reads_ok and bookings_ok and results["contention"]["ok"]
+            and not results["ledger"]["violations"])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,26 @@ def _statements(entry: dict) -> str:
     return str(found[0]) if found[0] == found[1] else f"{found[0]}-{found[1]}"
 
 
+def _bookings_row(entry: dict) -> str:
+    """The uncontended booking; results from before its baseline (no "baseline") show '-'."""
+    ours, base = entry["ours"], entry.get("baseline")
+    same = "" if entry.get("same_shape", True) and not entry.get("write_differences") \
+        else " (baseline books otherwise!)"
+    baseline_rate, ratio, baseline_sql = ("-", "-", "") if base is None else (
+        f"{base['rate']:.0f}", f"{entry['ratio']:.2f}", f" ({entry['baseline_statements']})")
+    return (
+        f"| bookTimeSlot, no contention{same} | {ours['rate']:.0f} | {ours['p50_ms']:.1f} | "
+        f"{ours['p99_ms']:.1f} | {ours['errors']} | {baseline_rate} | {ratio} | "
+        f"{_statements(entry)}{baseline_sql} | {ours['server_cpu_us_per_request']} |"
+    )
+
+
+def _dataset(results: dict) -> str:
+    dataset = results["dataset"]
+    return (f"dataset scale {results.get('scale', 1)}: {dataset['organizations']} organizations, "
+            f"{dataset['rows']['time_slots']} time slots")
+
+
 def table(results: dict) -> str:
     """A Markdown table of every scenario, then memory, start-up and the contention check."""
     lines = [
@@ -24,12 +44,7 @@ def table(results: dict) -> str:
             f"{entry['ratio']:.2f} | {_statements(entry)} ({entry['baseline_statements']}) | "
             f"{ours['server_cpu_us_per_request']} |"
         )
-    bookings = results["bookings"]["ours"]
-    lines.append(
-        f"| bookTimeSlot, no contention | {bookings['rate']:.0f} | {bookings['p50_ms']:.1f} | "
-        f"{bookings['p99_ms']:.1f} | {bookings['errors']} | - | - | "
-        f"{_statements(results['bookings'])} | {bookings['server_cpu_us_per_request']} |"
-    )
+    lines.append(_bookings_row(results["bookings"]))
     race = results["contention"]
     lines.append(
         f"| bookTimeSlot, {race['racers']} clients race for {race['slots']} slots "
@@ -44,7 +59,7 @@ def table(results: dict) -> str:
         "",
         (f"Peak server RSS {rss['ours']} MB (baseline {rss['baseline']} MB); start-up to first "
          f"answer {startup['ours']} s (baseline {startup['baseline']} s); "
-         f"{results['connections']} connections; contention: {verdict}; "
+         f"{results['connections']} connections; {_dataset(results)}; contention: {verdict}; "
          f"load-generator ceiling {results['client_ceiling']['rate']:.0f} req/s."),
     ]
     return "\n".join(lines)

@@ -150,10 +150,13 @@ class Booking:
     slot_id: int
 
 
-def booking_request(booking: Booking, tokens: Tokens) -> Request:
+BASELINE_BOOK_PATH = "/bench/book"  # the raw baseline's booking, same body and headers
+
+
+def booking_request(booking: Booking, tokens: Tokens, *, path: str = "/graphql") -> Request:
     variables = {"input": {"timeSlotId": ids.encode("TimeSlot", booking.slot_id)}}
     return graphql_request(BOOK, variables, tokens.of(booking.organization_id, booking.client_id,
-                                                      Role.CLIENT), tag=booking)
+                                                      Role.CLIENT), path=path, tag=booking)
 
 
 def booking_code(response: Response) -> str:

@@ -3,7 +3,8 @@
 It seeds a small dataset, starts `bookings serve` and the raw baseline, and
 drives every scenario for a fraction of a second. Times are never asserted
 (they depend on the machine); what must hold anywhere is asserted: no errors,
-the baseline answers the very same bytes, the race books each slot exactly
+the baseline answers the very same bytes (a booking, which makes rows of its
+own: the same shape, and the same rows written), the race books each slot exactly
 once with balances and ledger intact, and no scenario runs more SQL
 statements than its budget (an N+1 would blow it).
 """
@@ -24,8 +25,13 @@ async def test_quick_benchmark_runs_clean_and_races_book_each_slot_once(postgres
         assert read["ours"]["requests"] > 0 and read["baseline"]["requests"] > 0, read["name"]
         assert (read["ours"]["errors"], read["baseline"]["errors"]) == (0, 0), read
         assert read["identical_bytes"], f"{read['name']}: the baseline answers other bytes"
-    assert results["bookings"]["ours"]["requests"] > 0
-    assert results["bookings"]["ours"]["errors"] == 0, results["bookings"]
+    bookings = results["bookings"]
+    for server in ("ours", "baseline"):
+        assert bookings[server]["requests"] > 0, server
+        assert bookings[server]["errors"] == 0, bookings
+    assert bookings["ratio"] > 0
+    assert bookings["same_shape"], "the baseline's booking answers another shape"
+    assert bookings["write_differences"] == [], "the baseline's booking writes other rows"
     race = results["contention"]
     assert race["failures"] == [] and race["unexpected_errors"] == 0, race
     assert race["attempts"] == race["racers"] * race["rounds"]
