@@ -184,3 +184,43 @@ async def test_credits_and_appointments_from_plans_are_the_same_bytes(api, refer
     assert set(plans.handed_back) == {"Credits", "Ledger"}
     # Only staff's own (made) balance went back: every filter and cursor had its plan.
     assert all("user" not in variables for variables in plans.handed_back_variables)
+
+
+async def test_refusals_after_a_plan_is_learnt_are_the_general_roads(api, reference, busy_org,
+                                                                     other_org, plans):
+    """Once a document has its plan, every refusal still answers as the general road
+    answers it (same code, same message, same path): the plan hands the request back."""
+    org, client = busy_org, busy_org.client
+    days = {"from": in_days(1).date().isoformat(), "to": in_days(6).date().isoformat()}
+    good = {"ids": [org.professional_id], **days}
+    await same_bytes(api, reference, AVAILABILITY, good, as_=client)
+    refused_availability = [
+        {**good, "ids": [other_org.professional_id]},  # another organization's: NOT_FOUND
+        {**good, "ids": ["not-an-id"]},
+        {**good, "from": days["to"], "to": days["from"]},  # the range backwards
+        {**good, "to": in_days(400).date().isoformat()},  # too long a range
+        {**good, "from": "yesterday"},  # a variable that does not fit its type
+    ]
+    for variables in refused_availability:
+        body = await same_bytes(api, reference, AVAILABILITY, variables, as_=client)
+        assert body.get("errors"), variables
+    await same_bytes(api, reference, AVAILABILITY_EVERYTHING, {**good, "zone": "Mars/Base"},
+                     as_=client)
+
+    await same_bytes(api, reference, CREDITS_EVERYTHING, {"user": client.id}, as_=client)
+    for variables in ({"user": org.other_client.id},  # a client sees only their own
+                      {"user": client.id, "first": 1000},
+                      {"user": client.id, "after": "bm90IGEgY3Vyc29y"}):
+        body = await same_bytes(api, reference, CREDITS_EVERYTHING, variables, as_=client)
+        assert body.get("errors"), variables
+
+    week = {"professionalId": org.professional_id, "from": in_days(0).isoformat(),
+            "to": in_days(8).isoformat()}
+    await same_bytes(api, reference, APPOINTMENTS, week, as_=org.staff)
+    for variables in ({**week, "professionalId": other_org.professional_id},
+                      {**week, "from": week["to"], "to": week["from"]}):
+        body = await same_bytes(api, reference, APPOINTMENTS, variables, as_=org.staff)
+        assert body.get("errors"), variables
+    # Every refusal (asked twice) went to a plan first, which handed it back.
+    assert plans.handed_back.count("Availability") == 2 * len(refused_availability)
+    assert plans.handed_back.count("Ledger") == 6 and plans.handed_back.count("Week") == 4
