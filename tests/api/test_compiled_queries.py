@@ -224,3 +224,17 @@ async def test_refusals_after_a_plan_is_learnt_are_the_general_roads(api, refere
     # Every refusal (asked twice) went to a plan first, which handed it back.
     assert plans.handed_back.count("Availability") == 2 * len(refused_availability)
     assert plans.handed_back.count("Ledger") == 6 and plans.handed_back.count("Week") == 4
+
+
+
+async def test_text_that_json_escapes_is_the_same_bytes(api, reference, db, org, plans):
+    """PostgreSQL's JSON escaping of text equals orjson's: quotes, backslashes, control
+    characters, non-ASCII, astral characters and the separators JavaScript dislikes."""
+    await give_credits(db, org, org.client, 1)
+    slot, = await add_slots(db, org, [in_days(3)])
+    notes = 'say "hi"\\ back\n\ttab \x01\x1f\x7f é ñ 中 😀 \u2028\u2029 </script>'
+    await book(api, org.client, slot, notes=notes)
+    for _ in range(2):
+        body = await same_bytes(api, reference, APPOINTMENTS_EVERYTHING, {}, as_=org.staff)
+    assert body["data"]["appointments"]["edges"][0]["node"]["notes"] == notes
+    assert "Appointments" in plans.answered
