@@ -1,9 +1,9 @@
 """The bookable slots of professionals, grouped by local date (docs/rules.md: slots, `availability`).
 
-A fixed number of statements whatever the number of professionals or slots:
-the professionals, the organization's settings, and one query for every slot. The hot
-road (`get_availability_json`) needs two: the settings, and one statement that checks the
-professionals and answers with the JSON the client asked for.
+A fixed number of statements whatever the number of professionals or slots: the
+professionals, and one query for every slot (which reads the organization's notice and
+window itself). The hot road (`get_availability_json`) needs one statement, which also
+checks the professionals and answers with the JSON the client asked for.
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,6 @@ from app import validation
 from app.auth import Principal
 from app.clock import utc_now
 from app.errors import NotFound, ValidationFailed
-from app.organizations import repository as organizations
 from app.people import repository as people
 from app.people.models import Professional
 from app.scheduling import repository
@@ -70,15 +69,13 @@ async def get_availability(
         raise NotFound("No such professional.", field="professional_ids")
     professionals = [found[professional_id] for professional_id in wanted]
 
-    earliest, latest = await _bookable_between(session, now)
     zones = {p.id: zone or ZoneInfo(p.time_zone) for p in professionals}
     windows = [
         (p.id, *local_day_bounds(first_day, last_day, zones[p.id]))
         for p in professionals
         if p.active
     ]
-    slots = await repository.get_bookable_slots(session, windows, earliest=earliest,
-                                                latest=latest)
+    slots = await repository.get_bookable_slots(session, windows, now=utc_now(now))
     return _by_local_date(professionals, zones, slots, first_day, last_day)
 
 
@@ -100,10 +97,9 @@ async def get_availability_json(
     too, found by the statement itself.
     """
     wanted, zone = _checked(professional_ids, first_day, last_day, time_zone)
-    earliest, latest = await _bookable_between(session, now)
     answer = await repository.get_bookable_slots_json(
         session, statement, wanted, first_day, last_day, zone=None if zone is None else zone.key,
-        earliest=earliest, latest=latest)
+        now=utc_now(now))
     if answer is None:
         raise NotFound("No such professional.", field="professional_ids")
     return answer
@@ -121,16 +117,6 @@ def _checked(professional_ids: Sequence[int], first_day: date, last_day: date,
             f"Ask for at most {MAX_PROFESSIONALS} professionals at once.", field="professional_ids"
         )
     return wanted, zone
-
-
-async def _bookable_between(session: AsyncSession,
-                            now: datetime | None) -> tuple[datetime, datetime]:
-    """The first and last start a booking may take now: the minimum notice and the booking
-    window of the organization."""
-    organization = await organizations.get_current(session)
-    now = utc_now(now)
-    return (now + timedelta(minutes=organization.minimum_notice_minutes),
-            now + timedelta(days=organization.booking_window_days))
 
 
 def _by_local_date(

@@ -331,13 +331,21 @@ _AVAILABLE_SLOTS = text(
     """
     SELECT slot.id, slot.professional_id, slot.starts_at, slot.ends_at, slot.status
     FROM unnest(:professional_ids, :lowers, :uppers) AS window_ (professional_id, lower_, upper_)
+    CROSS JOIN (
+        -- What a booking may take now: past the minimum notice, within the booking window
+        -- (whole days of 24 hours, whatever the session's zone).
+        SELECT :now + make_interval(mins => organization.minimum_notice_minutes) AS earliest,
+               :now + make_interval(hours => 24 * organization.booking_window_days) AS latest
+        FROM organizations AS organization
+        WHERE organization.id = :organization_id
+    ) AS bookable
     JOIN time_slots AS slot
       ON slot.organization_id = :organization_id
      AND slot.professional_id = window_.professional_id
      AND slot.status = 'AVAILABLE'
-     AND slot.starts_at >= greatest(window_.lower_, :earliest)
+     AND slot.starts_at >= greatest(window_.lower_, bookable.earliest)
      AND slot.starts_at < window_.upper_
-     AND slot.starts_at <= :latest
+     AND slot.starts_at <= bookable.latest
     WHERE NOT EXISTS (
         SELECT 1 FROM time_off
         WHERE time_off.organization_id = :organization_id
@@ -349,8 +357,7 @@ _AVAILABLE_SLOTS = text(
     bindparam("professional_ids", type_=ARRAY(BigInteger)),
     bindparam("lowers", type_=ARRAY(DateTime(timezone=True))),
     bindparam("uppers", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("earliest", type_=DateTime(timezone=True)),
-    bindparam("latest", type_=DateTime(timezone=True)),
+    bindparam("now", type_=DateTime(timezone=True)),
 ).columns(*(TimeSlot.__table__.c[name]
             for name in ("id", "professional_id", "starts_at", "ends_at", "status")))
 
@@ -359,11 +366,11 @@ async def get_bookable_slots(
     session: AsyncSession,
     windows: Sequence[tuple[int, datetime, datetime]],
     *,
-    earliest: datetime,
-    latest: datetime,
+    now: datetime,
 ) -> list[Row]:
     """AVAILABLE slots outside time off, starting in each professional's [lower, upper) window
-    and in [earliest, latest]; one statement for any number of professionals and slots.
+    and bookable at `now` (past the organization's minimum notice, within its booking
+    window); one statement for any number of professionals and slots.
 
     Rows (id, professional_id, starts_at, ends_at, status), not TimeSlot objects: a calendar
     asks for hundreds, and building ORM objects cost more than the rest of the request.
@@ -377,8 +384,7 @@ async def get_bookable_slots(
             "professional_ids": [professional_id for professional_id, _, _ in windows],
             "lowers": [lower for _, lower, _ in windows],
             "uppers": [upper for _, _, upper in windows],
-            "earliest": earliest,
-            "latest": latest,
+            "now": now,
         },
     )
     return list(result)
@@ -422,8 +428,7 @@ async def get_bookable_slots_json(
     last_day: date,
     *,
     zone: str | None,
-    earliest: datetime,
-    latest: datetime,
+    now: datetime,
 ) -> str | None:
     """The JSON of each professional's bookable slots (as `get_bookable_slots` finds them),
     grouped by local date in `zone` or the professional's own; None if a professional is
@@ -436,8 +441,7 @@ async def get_bookable_slots_json(
         "professional_ids": list(professional_ids),
         "lowers": [lower] * len(professional_ids),
         "uppers": [upper] * len(professional_ids),
-        "earliest": earliest,
-        "latest": latest,
+        "now": now,
         "zone": zone,
         "first_day": first_day,
         "last_day": last_day,
