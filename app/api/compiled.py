@@ -127,9 +127,7 @@ class Compiler:
     """What a root field's compiler may ask: the selection of a field, and projections of
     the object types that have a `Shape`."""
 
-    def __init__(self, schema: GraphQLSchema,
-                 fragments: Mapping[str, FragmentDefinitionNode]) -> None:
-        self.schema = schema
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments
 
     def selection(self, selected: Selected, type_name: str) -> Selection:
@@ -276,7 +274,7 @@ class CompiledQueries:
             raise NotCompilable("not a query")
         if operation.directives:
             raise NotCompilable("directives")
-        compiler = Compiler(self.schema, fragments)
+        compiler = Compiler(fragments)
         query_type = self.schema.query_type
         roots = []
         for selected in Selection(operation.selection_set, query_type.name, fragments):

@@ -40,14 +40,9 @@ async def get_balance(
     session: AsyncSession, principal: Principal, user_id: int | None = None
 ) -> CreditBalance:
     """Gets a client's balance (default: the caller's); zero if they never had credits."""
-    if user_id is None or user_id == principal.user_id:
-        # The caller's own: resolving the principal already found them, so their user
-        # row is read only to build the zero balance of someone who never had credits.
-        _check_may_see_credits(principal)
-        balance = await repository.get_balance(session, principal.user_id)
-        return balance or empty_balance(await people.get_user(session, principal.user_id))
-    user = await _visible_user(session, principal, user_id, field="user_id")
-    return await repository.get_balance(session, user.id) or empty_balance(user)
+    holder_id, holder = await _balance_holder(session, principal, user_id)
+    balance = await repository.get_balance(session, holder_id)
+    return balance or empty_balance(holder or await people.get_user(session, holder_id))
 
 
 async def get_balance_json(
@@ -55,12 +50,20 @@ async def get_balance_json(
 ) -> str | None:
     """As `get_balance`, the balance as JSON text, made by a `repository.balance_json_query`;
     None for someone who never had credits (no row to render)."""
+    holder_id, _ = await _balance_holder(session, principal, user_id)
+    return await repository.get_balance_json(session, holder_id, statement)
+
+
+async def _balance_holder(session: AsyncSession, principal: Principal,
+                          user_id: int | None) -> tuple[int, User | None]:
+    """Whose balance is asked, by id, with their user row if it was read: the caller's own
+    (the default; resolving the principal already found them, so their row is not read), or
+    someone the caller may see (NOT_FOUND otherwise)."""
     if user_id is None or user_id == principal.user_id:
         _check_may_see_credits(principal)
-        user_id = principal.user_id
-    else:
-        user_id = (await _visible_user(session, principal, user_id, field="user_id")).id
-    return await repository.get_balance_json(session, user_id, statement)
+        return principal.user_id, None
+    user = await _visible_user(session, principal, user_id, field="user_id")
+    return user.id, user
 
 
 async def list_transactions_json(

@@ -14,16 +14,8 @@ import pytest
 
 from app.api.compiled import CompiledQueries
 from app.web import create_app
+from bench.scenarios import APPOINTMENTS, AVAILABILITY, CREDITS
 from tests.appointments.support import add_slots, book, give_credits, in_days
-
-AVAILABILITY = """
-query Availability($ids: [ID!]!, $from: Date!, $to: Date!) {
-  availability(professionalIds: $ids, from: $from, to: $to) {
-    professional { id title specialization creditCost user { firstName lastName } }
-    timeZone
-    days { date slots { id startsAt endsAt } }
-  }
-}"""
 
 AVAILABILITY_EVERYTHING = """
 query Everything($ids: [ID!]!, $from: Date!, $to: Date!, $zone: String) {
@@ -107,15 +99,6 @@ async def test_availability_from_a_plan_is_the_same_bytes(api, reference, busy_o
     assert plans.handed_back == []
 
 
-CREDITS = """
-query Credits {
-  creditBalance { balance lifetimePurchased lifetimeUsed lifetimeRefunded updatedAt }
-  creditTransactions(first: 20) {
-    edges { cursor node { id type status amount balanceAfter description createdAt } }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
-
 CREDITS_EVERYTHING = """
 query Ledger($user: ID, $first: Int, $after: String, $types: [CreditTransactionType!]) {
   mine: creditBalance(userId: $user) { __typename id balance lifetimeExpired
@@ -129,19 +112,6 @@ query Ledger($user: ID, $first: Int, $after: String, $types: [CreditTransactionT
   }
 }"""
 
-APPOINTMENTS = """
-query Week($professionalId: ID!, $from: DateTime!, $to: DateTime!) {
-  appointments(filter: {professionalId: $professionalId, from: $from, to: $to}, first: 100) {
-    edges {
-      node {
-        id state startsAt endsAt notes
-        client { id firstName lastName phone }
-        student { id firstName lastName }
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
 
 APPOINTMENTS_EVERYTHING = """
 query Appointments($first: Int, $after: String, $states: [AppointmentState!]) {
@@ -224,7 +194,6 @@ async def test_refusals_after_a_plan_is_learnt_are_the_general_roads(api, refere
     # Every refusal (asked twice) went to a plan first, which handed it back.
     assert plans.handed_back.count("Availability") == 2 * len(refused_availability)
     assert plans.handed_back.count("Ledger") == 6 and plans.handed_back.count("Week") == 4
-
 
 
 async def test_text_that_json_escapes_is_the_same_bytes(api, reference, db, org, plans):
