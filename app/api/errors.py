@@ -12,7 +12,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from app.api.context import Info
 from app.api.http import ProtocolErrorCode
 from app.auth import Principal
-from app.db import is_unavailable
+from app.db import Prefetch, is_unavailable
 from app.errors import AppError, UserError, UserErrorCode
 
 logger = logging.getLogger(__name__)
@@ -71,19 +71,21 @@ async def run_mutation(
     action: Callable[[AsyncSession, Principal], Awaitable[Payload]],
     *,
     fields: Mapping[str, Sequence[str]] | None = None,
+    prefetch: Prefetch | None = None,
 ) -> Payload:
     """Runs `action` in one transaction of the caller's organization.
 
     A business-rule refusal rolls the whole transaction back and comes back as
     the payload's `userErrors`; access errors propagate as top-level errors.
     `fields` maps the service arguments whose input path breaks the convention
-    of `input_path`, for the refusals' `field`.
+    of `input_path`, for the refusals' `field`. `prefetch`: what the action reads first,
+    which the transaction's setup then reads in the same round trip (`app.db.Prefetch`).
     """
     context = info.context
     context.require_authentication()
     context.wrote = True
     try:
-        async with context.db.transaction(context.organization_id,
+        async with context.db.transaction(context.organization_id, prefetch=prefetch,
                                           actor_id=context.claims.user_id) as session:
             # In the mutation's own transaction: one connection and transaction, not two.
             return await action(session, await context.principal(session))

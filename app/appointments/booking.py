@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, validation
-from app.appointments import messages, repository
+from app.appointments import booking_statement, messages, repository
+from app.appointments.booking_statement import Outcome
 from app.appointments.changes import AppointmentChange
 from app.appointments.models import Appointment, AppointmentState
 from app.appointments.policy import refundable_until
-from app.appointments.slots import take_slot
+from app.appointments.slots import slot_taken, take_slot
 from app.auth import Principal, Role
 from app.clock import utc_now
 from app.credits import ledger
@@ -27,8 +28,7 @@ from app.errors import (
 )
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
-from app.people import repository as people
-from app.people.models import Professional
+from app.people.models import Professional, Student, User
 from app.scheduling.models import TimeSlot
 
 
@@ -47,21 +47,44 @@ async def book_time_slot(
 
     A client books for themselves and their own students; STAFF and ADMIN for
     any client; a professional for any client, on their own slots.
+
+    Two statements of its own: the parties (which the API has the tenant setup read, see
+    `booking_statement.parties_prefetch`), then every write at once. What that statement
+    leaves to the ledger, it books step by step (`book_slot`).
     """
     now = utc_now(now)
     client_id = principal.user_id if client_id is None else client_id
 
     async def perform() -> AppointmentChange:
-        parties = await repository.load_booking_parties(session, slot_id, client_id)
+        parties = await booking_statement.read_parties(session, slot_id, client_id, student_id)
         if parties is None:
             raise NotFound("No such time slot.", field="slot_id")
-        slot, professional, *_ = parties  # `parties` keeps the rest in the session
-        await check_may_book(session, principal, professional, client_id)
-        organization = await organizations.get_current(session)
+        check_may_book(principal, parties.professional, client_id, parties.client)
         if student_id is not None:
-            await check_student(session, student_id, client_id)
-        return await book_slot(session, principal, organization, professional, slot,
-                               client_id=client_id, student_id=student_id, notes=notes, now=now)
+            check_student(parties.student, client_id)
+        organization, professional, slot = parties.organization, parties.professional, parties.slot
+        check_booking_window(principal, organization, slot.starts_at, now, field="slot_id")
+        appointment = _new_appointment(organization, professional, slot, client_id=client_id,
+                                       student_id=student_id, notes=notes, now=now)
+        debit = ledger.debit_entry(
+            user_id=client_id, amount=appointment.credit_cost, now=now,
+            created_by_id=principal.user_id, description="Booking")
+        written = await booking_statement.write_booking(
+            session, appointment, debit, now=now,
+            message=messages.booked_message(organization, parties.provider, slot.starts_at))
+        match written.outcome:
+            case Outcome.BOOKED:
+                return AppointmentChange(appointment, debit, written.balance)
+            case Outcome.SLOT_TAKEN:
+                raise slot_taken(field="slot_id")
+            case Outcome.CREDITS_SHORT:
+                raise ledger.credits_short(appointment.credit_cost, field=None)
+        # Nothing written: the ledger has work the statement leaves to it (see its module).
+        slot_row, professional_row, *_ = await repository.load_booking_parties(
+            session, slot_id, client_id)
+        return await book_slot(session, principal, await organizations.get_current(session),
+                               professional_row, slot_row, client_id=client_id,
+                               student_id=student_id, notes=notes, now=now)
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
                "notes": notes}
@@ -91,7 +114,27 @@ async def book_slot(
     """
     check_booking_window(principal, organization, slot.starts_at, now, field="slot_id")
     await take_slot(session, slot.id, field="slot_id")
-    appointment = Appointment(
+    appointment = _new_appointment(organization, professional, slot, client_id=client_id,
+                                   student_id=student_id, notes=notes, now=now,
+                                   series_id=series_id)
+    session.add(appointment)
+    await _flush_appointment(session)
+    posting = await ledger.debit(
+        session, user_id=client_id, amount=appointment.credit_cost, now=now,
+        appointment_id=appointment.id,
+        created_by_id=None if principal is None else principal.user_id,
+        description="Booking",
+    )
+    await messages.tell_client(session, appointment, messages.Event.BOOKED)
+    return AppointmentChange(appointment, posting.transaction, posting.balance)
+
+
+def _new_appointment(organization: Organization, professional: Professional, slot: TimeSlot, *,
+                     client_id: int, student_id: int | None, notes: str | None, now: datetime,
+                     series_id: int | None = None) -> Appointment:
+    """A PRE_CONFIRMED appointment of `slot`, with its price and refund deadline fixed now."""
+    return Appointment(
+        organization_id=organization.id,
         professional_id=professional.id,
         client_id=client_id,
         student_id=student_id,
@@ -106,28 +149,17 @@ async def book_slot(
         booked_at=now,
         series_id=series_id,
     )
-    session.add(appointment)
-    await _flush_appointment(session)
-    posting = await ledger.debit(
-        session, user_id=client_id, amount=appointment.credit_cost, now=now,
-        appointment_id=appointment.id,
-        created_by_id=None if principal is None else principal.user_id,
-        description="Booking",
-    )
-    await messages.tell_client(session, appointment, messages.Event.BOOKED)
-    return AppointmentChange(appointment, posting.transaction, posting.balance)
 
 
-async def check_may_book(
-    session: AsyncSession, principal: Principal, professional: Professional, client_id: int
-) -> None:
+def check_may_book(principal: Principal, professional: Professional, client_id: int,
+                   client: User | None) -> None:
     """Who may book whom: a client themself, a professional into their own slots, STAFF and
-    ADMIN anyone; the client an active CLIENT, the professional taking bookings."""
+    ADMIN anyone; the client (`client` None: there is no such user) an active CLIENT, the
+    professional taking bookings."""
     if principal.role is Role.CLIENT and client_id != principal.user_id:
         raise Forbidden("Clients book for themselves (and their own students) only.")
     if principal.role is Role.PROFESSIONAL and professional.user_id != principal.user_id:
         raise Forbidden("A professional books clients into their own slots only.")
-    client = await people.get_user(session, client_id)
     if client is None:
         raise NotFound("No such client.", field="client_id")
     if client.role is not Role.CLIENT or not client.active:
@@ -159,9 +191,8 @@ def check_booking_window(
         )
 
 
-async def check_student(session: AsyncSession, student_id: int, client_id: int) -> None:
-    """The client's own, active student."""
-    student = await people.get_student(session, student_id)
+def check_student(student: Student | None, client_id: int) -> None:
+    """The client's own (None: not found), active student."""
     if student is None or student.guardian_id != client_id:
         raise NotFound("No such student of this client.", field="student_id")
     if not student.active:
@@ -171,5 +202,4 @@ async def check_student(session: AsyncSession, student_id: int, client_id: int) 
 
 async def _flush_appointment(session: AsyncSession) -> None:
     # Backstop of the guarded slot update: one live appointment per slot.
-    await flush_or_raise(session, {"appointments_live_slot_key": SlotUnavailable(
-        "This slot is no longer available.", field="slot_id")})
+    await flush_or_raise(session, {"appointments_live_slot_key": slot_taken(field="slot_id")})

@@ -5,6 +5,7 @@ change, so a rolled-back change never announces itself; a dedupe key per
 appointment and event keeps an idempotent replay from writing one twice.
 """
 
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,9 @@ from app.appointments.models import Appointment, AppointmentSeries, SeriesSkip
 from app.notifications.models import NotificationKind
 from app.notifications.outbox import enqueue
 from app.organizations import repository as organizations
+from app.organizations.models import Organization
 from app.people import repository as people
+from app.people.models import User
 
 
 class Event(StrEnum):
@@ -41,9 +44,39 @@ async def tell_client(
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, appointment.professional_id)
     provider = await people.get_user(session, professional.user_id)
-    local = appointment.starts_at.astimezone(ZoneInfo(organization.time_zone))
-    when = f"{local:%A %d %B %Y at %H:%M} ({organization.time_zone})"
-    who = f"{provider.first_name} {provider.last_name}"
+    subject, body = _text(event, organization, provider, appointment.starts_at)
+    # A reschedule can happen more than once; the new start tells them apart.
+    suffix = f":{appointment.starts_at.isoformat()}" if event is Event.RESCHEDULED else ""
+    await enqueue(
+        session, kind=_KINDS[event], recipient_user_id=appointment.client_id, subject=subject,
+        body=body, appointment_id=appointment.id,
+        dedupe_key=f"{_dedupe_prefix(event)}{appointment.id}{suffix}",
+    )
+    if refunded:
+        who, when = _who(provider), _when(organization, appointment.starts_at)
+        await enqueue(
+            session, kind=NotificationKind.REFUND, recipient_user_id=appointment.client_id,
+            subject=f"{refunded} credit{'s' if refunded != 1 else ''} refunded - "
+                    f"{organization.name}",
+            body=f"{refunded} credit{'s' if refunded != 1 else ''} for your appointment with "
+                 f"{who} on {when} are back in your balance.",
+            appointment_id=appointment.id, dedupe_key=f"refund:{appointment.id}",
+        )
+
+
+def booked_message(organization: Organization, provider: User,
+                   starts_at: datetime) -> tuple[NotificationKind, str, str, str]:
+    """The BOOKED message of an appointment not yet written, for the booking's one statement
+    (app/appointments/booking_statement.py): kind, subject, body, and its dedupe key but for
+    the appointment's id, which the statement appends."""
+    subject, body = _text(Event.BOOKED, organization, provider, starts_at)
+    return _KINDS[Event.BOOKED], subject, body, _dedupe_prefix(Event.BOOKED)
+
+
+def _text(event: Event, organization: Organization, provider: User,
+          starts_at: datetime) -> tuple[str, str]:
+    """The subject and body of the client's message about `event`."""
+    who, when = _who(provider), _when(organization, starts_at)
     subject, body = {
         Event.BOOKED: ("Your appointment is booked",
                        f"Your appointment with {who} on {when} is booked. Please confirm it."),
@@ -57,22 +90,20 @@ async def tell_client(
                         (f"Your booking with {who} on {when} was not confirmed in time and "
                          "has been released.")),
     }[event]
-    # A reschedule can happen more than once; the new start tells them apart.
-    suffix = f":{appointment.starts_at.isoformat()}" if event is Event.RESCHEDULED else ""
-    await enqueue(
-        session, kind=_KINDS[event], recipient_user_id=appointment.client_id,
-        subject=f"{subject} - {organization.name}", body=body,
-        appointment_id=appointment.id, dedupe_key=f"{event}:{appointment.id}{suffix}",
-    )
-    if refunded:
-        await enqueue(
-            session, kind=NotificationKind.REFUND, recipient_user_id=appointment.client_id,
-            subject=f"{refunded} credit{'s' if refunded != 1 else ''} refunded - "
-                    f"{organization.name}",
-            body=f"{refunded} credit{'s' if refunded != 1 else ''} for your appointment with "
-                 f"{who} on {when} are back in your balance.",
-            appointment_id=appointment.id, dedupe_key=f"refund:{appointment.id}",
-        )
+    return f"{subject} - {organization.name}", body
+
+
+def _who(provider: User) -> str:
+    return f"{provider.first_name} {provider.last_name}"
+
+
+def _when(organization: Organization, starts_at: datetime) -> str:
+    local = starts_at.astimezone(ZoneInfo(organization.time_zone))
+    return f"{local:%A %d %B %Y at %H:%M} ({organization.time_zone})"
+
+
+def _dedupe_prefix(event: Event) -> str:
+    return f"{event}:"
 
 
 async def tell_series_skipped(session: AsyncSession, series: AppointmentSeries,

@@ -275,9 +275,10 @@ async def book_series(
         if parties is None:
             raise NotFound("No such time slot.", field="slot_id")
         slot, professional, *_ = parties  # `parties` keeps the rest in the session
-        await booking.check_may_book(session, principal, professional, client_id)
+        booking.check_may_book(principal, professional, client_id,
+                               await people.get_user(session, client_id))
         if student_id is not None:
-            await booking.check_student(session, student_id, client_id)
+            booking.check_student(await people.get_student(session, student_id), client_id)
         organization = await organizations.get_current(session)
         zone = ZoneInfo(professional.time_zone)
         first = slot.starts_at.astimezone(zone)

@@ -22,8 +22,13 @@ async def take_slot(session: AsyncSession, slot_id: int, *, field: str) -> TimeS
         when_status_in=[TimeSlotStatus.AVAILABLE],
     ))
     if taken is None:
-        raise SlotUnavailable("This slot is no longer available.", field=field)
+        raise slot_taken(field=field)
     return taken
+
+
+def slot_taken(*, field: str) -> SlotUnavailable:
+    """The refusal of a slot some other booking (or a block) took first."""
+    return SlotUnavailable("This slot is no longer available.", field=field)
 
 
 async def free_slot(session: AsyncSession, slot_id: int, now: datetime) -> None:

@@ -163,9 +163,25 @@ async def debit(
     metadata: dict[str, Any] | None = None,
 ) -> Posting:
     """Takes `amount` credits for an appointment; INSUFFICIENT_CREDITS if they are not there."""
+    entry = debit_entry(user_id=user_id, amount=amount, now=now, appointment_id=appointment_id,
+                        created_by_id=created_by_id, description=description, metadata=metadata)
+    return await _take(session, entry, now=now, field=None)
+
+
+def debit_entry(
+    *,
+    user_id: int,
+    amount: int,
+    now: datetime,
+    appointment_id: int | None = None,
+    created_by_id: int | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> CreditTransaction:
+    """The APPOINTMENT_DEBIT entry of `amount` credits, not yet written (see `debit`)."""
     if amount <= 0:
         raise ValueError("a debit takes a positive number of credits")
-    entry = CreditTransaction(
+    return CreditTransaction(
         user_id=user_id,
         type=TransactionType.APPOINTMENT_DEBIT,
         status=COMPLETED,
@@ -176,7 +192,11 @@ async def debit(
         metadata_=metadata or {},
         processed_at=now,
     )
-    return await _take(session, entry, now=now, field=None)
+
+
+def credits_short(wanted: int, *, field: str | None) -> InsufficientCredits:
+    """The refusal of a movement that would take the balance below zero."""
+    return InsufficientCredits(f"Not enough credits: {wanted} needed.", field=field)
 
 
 async def refund_debit(
@@ -318,7 +338,7 @@ async def _take(
     # Guarded: waits for any other writer of this balance, then refuses to go below zero.
     balance = await repository.change_balance(session, entry.user_id, entry.amount, used=wanted)
     if balance is None:
-        raise InsufficientCredits(f"Not enough credits: {wanted} needed.", field=field)
+        raise credits_short(wanted, field=field)
     lots = await repository.lock_open_lots(session, entry.user_id)
     taken: dict[int, int] = {}
     missing = wanted

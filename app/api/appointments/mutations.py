@@ -26,10 +26,12 @@ from app.api.context import Info
 from app.api.credits.types import CreditBalanceType, CreditTransactionType
 from app.api.errors import run_mutation
 from app.appointments import booking, cancellation, lifecycle, rescheduling, series
+from app.appointments.booking_statement import parties_prefetch
 from app.appointments.changes import AppointmentChange
 from app.appointments.models import SeriesFrequency
 from app.auth import Principal
 from app.credits import service as credits
+from app.errors import UserError
 
 
 def _payload(payload_type, change: AppointmentChange, principal: Principal):
@@ -49,18 +51,25 @@ def _payload(payload_type, change: AppointmentChange, principal: Principal):
 class Mutation:
     @strawberry.mutation(description="Book an AVAILABLE slot: PRE_CONFIRMED, credits debited.")
     async def book_time_slot(self, info: Info, input: BookTimeSlotInput) -> BookTimeSlotPayload:
+        def arguments() -> dict:
+            return {"slot_id": ids.decode(input.time_slot_id, "TimeSlot", field="slot_id"),
+                    "client_id": optional_id(input.client_id, "User", "client_id"),
+                    "student_id": optional_id(input.student_id, "Student", "student_id")}
+
         async def action(session, principal):
             change = await booking.book_time_slot(
-                session, principal,
-                slot_id=ids.decode(input.time_slot_id, "TimeSlot", field="slot_id"),
-                client_id=optional_id(input.client_id, "User", "client_id"),
-                student_id=optional_id(input.student_id, "Student", "student_id"),
-                notes=input.notes,
-                idempotency_key=input.idempotency_key,
-            )
+                session, principal, **arguments(), notes=input.notes,
+                idempotency_key=input.idempotency_key)
             return _payload(BookTimeSlotPayload, change, principal)
 
-        return await run_mutation(info, BookTimeSlotPayload, action,
+        try:  # the booking's parties, read with the tenant setup
+            given, claims = arguments(), info.context.claims
+            prefetch = parties_prefetch(
+                given["slot_id"], claims.user_id if given["client_id"] is None
+                else given["client_id"], given["student_id"]) if claims else None
+        except UserError:
+            prefetch = None  # the action reports it
+        return await run_mutation(info, BookTimeSlotPayload, action, prefetch=prefetch,
                                   fields={"slot_id": ["input", "timeSlotId"]})
 
     @strawberry.mutation(description="Book a standing appointment: the occurrences inside the "
