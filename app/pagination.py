@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, DateTime, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import driver_sql
 from app.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -34,7 +35,7 @@ class PageRequest:
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
 
@@ -94,13 +95,11 @@ class JsonPages:
         bound = {**parameters, "page_limit": request.first + 1}
         for number, value in enumerate(request.after or ()):
             bound[f"after_{number}"] = value
-        # On the connection: Core, without the ORM's execution steps (it loads no entities).
-        connection = await session.connection()
-        rows = (await connection.execute(statement, bound)).all()
+        rows = await driver_sql.rows(session, statement, bound)
         has_next_page = len(rows) > request.first
         rows = rows[: request.first]
         return Page(items=[row[-1] for row in rows],
-                    cursors=[_encode(self._table, list(row[:-1])) for row in rows],
+                    cursors=_Cursors(self._table, [row[:-1] for row in rows]),
                     has_next_page=has_next_page, has_previous_page=request.after is not None)
 
     def _statement(self, variant: Hashable, *, after: bool) -> Select:
@@ -114,6 +113,24 @@ class JsonPages:
             statement = self._statements[key] = _paged(
                 statement, position, bindparam("page_limit"), self._sort_key, self._descending)
         return statement
+
+
+class _Cursors(Sequence[str]):
+    """A page's cursors, each encoded when it is asked for: most answers show the last one
+    only (`pageInfo { endCursor }`), and encoding one costs more than reading its row."""
+
+    __slots__ = ("_keys", "_table")
+
+    def __init__(self, table: str, keys: list[Sequence[Any]]) -> None:
+        self._table, self._keys = table, keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [_encode(self._table, list(keys)) for keys in self._keys[index]]
+        return _encode(self._table, list(self._keys[index]))
 
 
 def _paged(statement: Select, after: tuple[Any, ...] | None, limit: Any,

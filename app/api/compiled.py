@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -337,6 +338,7 @@ def compile_connection(compiler: Compiler, selected: Selected, node_type: str,
             info.only("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")
             info_keys.extend((part.key, part.name) for part in info)
     projection = node if node is not None else (json_sql.GlobalId("id", node_type),)
+    edge_cursors = any(name == "cursor" for _, name in edge_keys)
 
     def connection(page: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
@@ -344,9 +346,10 @@ def compile_connection(compiler: Compiler, selected: Selected, node_type: str,
             if field.name == "__typename":
                 answer[field.key] = connection_type
             elif field.name == "edges":
+                # A page's cursors are encoded when read (pagination.JsonPages): only if asked.
+                cursors = page.cursors if edge_cursors else repeat(None, len(page.items))
                 answer[field.key] = [_edge(edge_keys, edge_type, item, cursor)
-                                     for item, cursor in zip(page.items, page.cursors,
-                                                             strict=True)]
+                                     for item, cursor in zip(page.items, cursors, strict=True)]
             else:
                 answer[field.key] = _page_info(info_keys, page)
         return answer
@@ -359,15 +362,17 @@ def _edge(keys: list[tuple[str, str]], edge_type: str, item: str, cursor: str) -
                   else edge_type) for key, name in keys}
 
 
+_PAGE_INFO: dict[str, Callable[[Any], Any]] = {
+    "hasNextPage": lambda page: page.has_next_page,
+    "hasPreviousPage": lambda page: page.has_previous_page,
+    "startCursor": lambda page: page.cursors[0] if page.cursors else None,
+    "endCursor": lambda page: page.cursors[-1] if page.cursors else None,
+    "__typename": lambda _page: "PageInfo",
+}
+
+
 def _page_info(keys: list[tuple[str, str]], page: Any) -> dict[str, Any]:
-    values = {
-        "hasNextPage": page.has_next_page,
-        "hasPreviousPage": page.has_previous_page,
-        "startCursor": page.cursors[0] if page.cursors else None,
-        "endCursor": page.cursors[-1] if page.cursors else None,
-        "__typename": "PageInfo",
-    }
-    return {key: values[name] for key, name in keys}
+    return {key: _PAGE_INFO[name](page) for key, name in keys}
 
 
 def fragment(json_text: str | None) -> orjson.Fragment | None:

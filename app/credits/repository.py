@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app import driver_sql
 from app.credits.models import (
     CreditBalance,
     CreditLot,
@@ -46,8 +47,7 @@ def balance_json_query(balance_json: ColumnElement[str]) -> Select:
 async def get_balance_json(session: AsyncSession, user_id: int,
                            statement: Select) -> str | None:
     """The JSON text of a user's stored balance, made by a `balance_json_query`."""
-    connection = await session.connection()  # Core: no entities to load
-    return await connection.scalar(statement, {
+    return await driver_sql.scalar(session, statement, {
         "organization_id": current_organization_id(session), "user_id": user_id})
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import json_sql
+from app import driver_sql, json_sql
 from app.people.models import Professional
 from app.scheduling.events import SlotChange
 from app.scheduling.generation import SlotPeriod
@@ -435,7 +435,7 @@ async def get_bookable_slots_json(
     not found. `statement` is an `AvailabilityJson.statement()`."""
     lower = datetime.combine(first_day, time(0), UTC) - _ZONE_MARGIN
     upper = datetime.combine(last_day + timedelta(days=1), time(0), UTC) + _ZONE_MARGIN
-    return await session.scalar(statement, {
+    return await driver_sql.scalar(session, statement, {
         "organization_id": current_organization_id(session),
         "wanted": list(professional_ids),
         "professional_ids": list(professional_ids),
