@@ -337,10 +337,12 @@ async def book(connection, organization_id, principal, variables):
         "message_kind": "BOOKING", "subject": subject, "body": body,
         "dedupe_prefix": "booked:"})
     if row["appointment_id"] is None:
-        if not row["slot_was_free"] or row["user_id"] is not None:
+        if not row["slot_taken"] and row["slot_was_free_since"] is None:
             raise UserError("SLOT_UNAVAILABLE", "This slot is no longer available.")
         if row["balance_seen"] is None or row["balance_seen"] < cost:
             raise UserError("INSUFFICIENT_CREDITS", f"Not enough credits: {cost} needed.")
+        if not row["slot_taken"] and row["ledger_ready"]:  # taken meanwhile
+            raise UserError("SLOT_UNAVAILABLE", "This slot is no longer available.")
         # Credits past their date, or a ledger changed under the statement: our server books
         # step by step then. The seed grants never-expiring lots and the scenario books each
         # slot once, so the baseline leaves that out and fails loudly.

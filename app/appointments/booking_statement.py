@@ -22,7 +22,7 @@ It takes the common case only. Whatever it cannot do alone, it leaves undone and
 (`Outcome`), and the caller goes the step-by-step way:
 - credits past their date that no job has expired yet: expiring them is the ledger's;
 - the client's ledger changed between this statement's snapshot and its lock on the
-  balance (below).
+  balance (see `_WRITE`): then it puts the slot it took back as it was, one statement more.
 """
 
 from dataclasses import dataclass
@@ -128,9 +128,9 @@ def _parties(row: Row) -> BookingParties:
 
 class Outcome(Enum):
     BOOKED = "booked"
-    SLOT_TAKEN = "slot taken"  # not AVAILABLE (any write of this statement is rolled back)
-    CREDITS_SHORT = "credits short"  # the balance is below the cost
-    STEP_BY_STEP = "step by step"  # nothing written: the caller books the step-by-step way
+    SLOT_TAKEN = "slot taken"  # not AVAILABLE: nothing written
+    CREDITS_SHORT = "credits short"  # the balance is below the cost: nothing written
+    STEP_BY_STEP = "step by step"  # nothing written (or undone): book the step-by-step way
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +139,19 @@ class Written:
     balance: CreditBalance | None = None
 
 
-# The statement. Its data-modifying parts run in the order their inputs ask for: the
-# balance, then the slot (only once the balance was taken), then the appointment, and what
-# needs the appointment's id.
+# The statement. Its data-modifying parts run in the order their inputs ask for, which is
+# the step-by-step road's lock order (slot, then balance), so the two never deadlock: the
+# slot, then the balance (only once the slot was taken), then the appointment and what needs
+# its id.
 #
 # All of it reads one snapshot, taken when the statement starts. The balance update waits
 # for any other writer of the client's balance and then sees the latest row; every change of
 # a client's lots changes (and so locks) their balance in the same transaction. So if the
 # balance row is the very version of the snapshot (same xmin), the snapshot's lots are the
-# current ones and stay so while this transaction holds the lock; if not, nothing is taken
-# and the caller goes step by step. The slot guard is re-checked the same way: a slot taken
-# meanwhile makes the slot update change nothing, so no appointment, entry or message.
+# current ones and stay so while this transaction holds the lock. If it is not, the
+# balance is not taken, and `write_booking` puts the slot back as it was and the caller goes
+# step by step. The slot guard is re-checked the same way: a slot taken meanwhile makes the
+# slot update change nothing, so nothing else is written.
 _WRITE = text(f"""
 WITH ledger AS (
     SELECT balance.balance, balance.xmin AS version,
@@ -169,9 +171,19 @@ WITH ledger AS (
         WHERE lot.organization_id = :tenant AND lot.user_id = :client AND lot.remaining > 0
     ) AS open_lots
     WHERE drawn_before < :cost
+), ready AS (  -- what the snapshot says the ledger can do alone
+    SELECT FROM ledger
+    WHERE ledger.balance >= :cost AND NOT ledger.has_lots_due
+      AND (SELECT COALESCE(SUM(amount), 0) FROM draws) = :cost
 ), slot_free AS (
-    SELECT FROM time_slots AS slot
+    SELECT slot.updated_at FROM time_slots AS slot
     WHERE slot.organization_id = :tenant AND slot.id = :slot AND slot.status = 'AVAILABLE'
+), slot_taken AS (
+    UPDATE time_slots AS slot
+    SET status = 'BOOKED', block_reason = NULL, updated_at = now()
+    WHERE slot.organization_id = :tenant AND slot.id = :slot AND slot.status = 'AVAILABLE'
+      AND EXISTS (SELECT FROM ready)
+    RETURNING slot.organization_id, slot.id, slot.professional_id, slot.starts_at, slot.ends_at
 ), balance_taken AS (
     UPDATE credit_balances AS balance
     SET balance = balance.balance - :cost, lifetime_used = balance.lifetime_used + :cost,
@@ -180,16 +192,8 @@ WITH ledger AS (
     WHERE balance.organization_id = :tenant AND balance.user_id = :client
       AND balance.balance >= :cost
       AND balance.xmin = ledger.version
-      AND NOT ledger.has_lots_due
-      AND (SELECT COALESCE(SUM(amount), 0) FROM draws) = :cost
-      AND EXISTS (SELECT FROM slot_free)
+      AND EXISTS (SELECT FROM slot_taken)
     RETURNING balance.*
-), slot_taken AS (
-    UPDATE time_slots AS slot
-    SET status = 'BOOKED', block_reason = NULL, updated_at = now()
-    WHERE slot.organization_id = :tenant AND slot.id = :slot AND slot.status = 'AVAILABLE'
-      AND EXISTS (SELECT FROM balance_taken)
-    RETURNING slot.organization_id, slot.id, slot.professional_id, slot.starts_at, slot.ends_at
 ), appointment AS (
     INSERT INTO appointments (organization_id, professional_id, client_id, student_id,
                               time_slot_id, starts_at, ends_at, state, credit_cost,
@@ -198,7 +202,7 @@ WITH ledger AS (
            CAST(:student AS bigint), slot_taken.id, slot_taken.starts_at, slot_taken.ends_at,
            CAST(:state AS text), :cost, CAST(:refundable_until AS timestamptz),
            CAST(:notes AS text), :now, NULL
-    FROM slot_taken
+    FROM slot_taken, balance_taken
     RETURNING id, created_at, updated_at
 ), debit AS (
     INSERT INTO credit_transactions (organization_id, user_id, type, status, amount,
@@ -230,7 +234,9 @@ WITH ledger AS (
     ON CONFLICT DO NOTHING
     RETURNING id
 )
-SELECT EXISTS (SELECT FROM slot_free) AS slot_was_free,
+SELECT (SELECT updated_at FROM slot_free) AS slot_was_free_since,
+       EXISTS (SELECT FROM ready) AS ledger_ready,
+       EXISTS (SELECT FROM slot_taken) AS slot_taken,
        (SELECT balance FROM ledger) AS balance_seen,
        appointment.id AS appointment_id, appointment.created_at AS appointment_created_at,
        appointment.updated_at AS appointment_updated_at,
@@ -241,11 +247,17 @@ SELECT EXISTS (SELECT FROM slot_free) AS slot_was_free,
        (SELECT count(*) FROM message) AS messages,
        (SELECT pg_notify('{CHANNEL}', slot_taken.organization_id || ':'
                                        || slot_taken.professional_id || ':' || slot_taken.id)
-        FROM slot_taken) AS announced
+        FROM slot_taken, appointment) AS announced
 FROM (SELECT) AS one
 LEFT JOIN balance_taken ON true
 LEFT JOIN appointment ON true
 LEFT JOIN debit ON true
+""")
+# The slot as it was before `_WRITE` took it, when the balance could not be taken after all.
+# This transaction holds the slot's row lock: nobody else changed it meanwhile.
+_PUT_SLOT_BACK = text("""
+UPDATE time_slots SET status = 'AVAILABLE', block_reason = NULL, updated_at = :was_updated_at
+WHERE organization_id = :tenant AND id = :slot AND status = 'BOOKED'
 """)
 
 
@@ -278,8 +290,15 @@ async def write_booking(
             lifetime_purchased=row.lifetime_purchased, lifetime_used=row.lifetime_used,
             lifetime_refunded=row.lifetime_refunded, lifetime_expired=row.lifetime_expired,
             created_at=row.created_at, updated_at=row.updated_at))
-    if not row.slot_was_free or row.user_id is not None:  # taken before, or meanwhile
+    if row.slot_taken:  # but not the balance: it changed under the snapshot (see _WRITE)
+        await session.execute(_PUT_SLOT_BACK, {
+            "tenant": appointment.organization_id, "slot": appointment.time_slot_id,
+            "was_updated_at": row.slot_was_free_since})
+        return Written(Outcome.STEP_BY_STEP)
+    if row.slot_was_free_since is None:
         return Written(Outcome.SLOT_TAKEN)
     if row.balance_seen is None or row.balance_seen < appointment.credit_cost:
         return Written(Outcome.CREDITS_SHORT)
+    if row.ledger_ready:  # and yet the slot was not taken: someone took it meanwhile
+        return Written(Outcome.SLOT_TAKEN)
     return Written(Outcome.STEP_BY_STEP)
