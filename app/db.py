@@ -309,6 +309,11 @@ class Database:
                 session.info[PREFETCH_KEY] = prefetch
             yield session
 
+    def engine_for_reads(self, *, primary: bool = False) -> AsyncEngine:
+        """The engine read-only work runs on: the replica's, if there is one, unless
+        `primary` (see `session`)."""
+        return self.engine if primary or self.read_engine is None else self.read_engine
+
     def session(
         self, organization_id: int | None, *, read_only: bool = False,
         actor_id: int | None = None, primary: bool = False,

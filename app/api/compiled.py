@@ -295,6 +295,7 @@ class CompiledQueries:
         if isinstance(coerced, list):  # variables that do not fit: the general road says so
             return None
         data: dict[str, Any] = {}
+        context.on_driver = True  # reads without an ORM session (app/driver_sql.py)
         try:
             for root in plan.roots:
                 arguments = get_argument_values(root.definition, root.node, coerced)
@@ -302,6 +303,8 @@ class CompiledQueries:
         except Exception:  # noqa: BLE001 - the general road runs it again and reports it
             await context.start_over()
             return None
+        finally:
+            context.on_driver = False
         if self.on_answer is not None:
             self.on_answer(plan, time.perf_counter() - started)
         return {"data": data}

@@ -15,6 +15,7 @@ from app.api.loaders import Loaders
 from app.auth import Principal, TokenClaims, TokenIssuer, read_token
 from app.config import Settings
 from app.db import Database
+from app.driver_sql import DriverSession
 from app.errors import Unauthenticated
 from app.people.authentication import resolve_principal
 from app.tenancy import TenantRequired
@@ -45,7 +46,10 @@ class Context:
     # Set by run_mutation: the request wrote, so it reads on the primary from then on, never
     # on a replica that may lag behind its own write (DATABASE_READ_URL).
     wrote: bool = False
-    _read_session: AsyncSession | None = None
+    _read_session: "AsyncSession | DriverSession | None" = None
+    # Set by a compiled plan while it runs (app/api/compiled.py): its reads need no ORM
+    # session, so they run on a `DriverSession`.
+    on_driver: bool = False
     # Sibling resolvers run concurrently, but one session (one connection) can
     # only run one statement at a time, so reads take turns.
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -125,9 +129,15 @@ class Context:
                                                actor_id=actor_id, primary=self.wrote) as session:
                     yield session
                 return
+            if isinstance(self._read_session, DriverSession) and not self.on_driver:
+                await self.close()  # the general road's reads need the ORM
             if self._read_session is None:
-                self._read_session = self.db.session(self.organization_id, read_only=True,
-                                                     actor_id=actor_id, primary=self.wrote)
+                self._read_session = (
+                    DriverSession(self.db.engine_for_reads(primary=self.wrote),
+                                  self.organization_id, actor_id)
+                    if self.on_driver and actor_id is not None else
+                    self.db.session(self.organization_id, read_only=True, actor_id=actor_id,
+                                    primary=self.wrote))
             yield self._read_session
 
     async def principal(self, session: AsyncSession | None = None) -> Principal:

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, false, select, tru
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app import driver_sql
 from app.appointments.models import (
     OPEN_STATES,
     Appointment,
@@ -141,7 +142,7 @@ def appointments_of(organization_id: Any, visible: ColumnElement[bool], *,
     if client_id is not None:
         statement = statement.where(Appointment.client_id == client_id)
     if states is not None:
-        statement = statement.where(Appointment.state.in_(states))
+        statement = statement.where(driver_sql.one_of(Appointment.state, states))
     if starts_from is not None:
         statement = statement.where(Appointment.starts_at >= starts_from)
     if starts_before is not None:
@@ -158,7 +159,8 @@ def appointments_json_pages(appointment_json: ColumnElement[str]) -> JsonPages:
 
     def build(variant: Hashable) -> Select:
         role, *given = variant
-        filters = {name: bindparam(name, expanding=name == "states")
+        filters = {name: driver_sql.array_parameter(name, Appointment.state)
+                   if name == "states" else bindparam(name)
                    for name, present in zip(_FILTERS, given, strict=True) if present}
         return appointments_of(bindparam("organization_id"),
                                visible_to(role, bindparam("organization_id"),

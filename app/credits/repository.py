@@ -60,8 +60,10 @@ def ledger_json_pages(transaction_json: ColumnElement[str]) -> JsonPages:
         return ledger_entries(
             bindparam("organization_id"),
             user_id=bindparam("user_id") if by_user else None,
-            types=bindparam("types", expanding=True) if by_types else None,
-            statuses=bindparam("statuses", expanding=True) if by_statuses else None)
+            types=driver_sql.array_parameter("types", CreditTransaction.type)
+            if by_types else None,
+            statuses=driver_sql.array_parameter("statuses", CreditTransaction.status)
+            if by_statuses else None)
 
     return JsonPages(build, TRANSACTION_SORT_KEY, transaction_json, descending=True)
 
@@ -217,9 +219,9 @@ def ledger_entries(organization_id: Any, *, user_id: Any = None, types: Any = No
     if user_id is not None:
         statement = statement.where(CreditTransaction.user_id == user_id)
     if types is not None:
-        statement = statement.where(CreditTransaction.type.in_(types))
+        statement = statement.where(driver_sql.one_of(CreditTransaction.type, types))
     if statuses is not None:
-        statement = statement.where(CreditTransaction.status.in_(statuses))
+        statement = statement.where(driver_sql.one_of(CreditTransaction.status, statuses))
     return statement
 
 

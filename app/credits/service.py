@@ -50,7 +50,11 @@ async def get_balance_json(
 ) -> str | None:
     """As `get_balance`, the balance as JSON text, made by a `repository.balance_json_query`;
     None for someone who never had credits (no row to render)."""
-    holder_id, _ = await _balance_holder(session, principal, user_id)
+    if user_id is None or user_id == principal.user_id:  # as `_balance_holder`
+        _check_may_see_credits(principal)
+        holder_id = principal.user_id
+    else:
+        holder_id = await _visible_user_id(session, principal, user_id, field="user_id")
     return await repository.get_balance_json(session, holder_id, statement)
 
 
@@ -79,7 +83,7 @@ async def list_transactions_json(
 ) -> pagination.Page[str]:
     """As `list_transactions`, each entry as JSON text, by a `repository.ledger_json_pages`."""
     if user_id is not None:
-        await _visible_user(session, principal, user_id, field="user_id")
+        await _visible_user_id(session, principal, user_id, field="user_id")
     request = pagination.page_request(first, after, repository.TRANSACTION_SORT_KEY)
     return await repository.get_ledger_json_page(
         session, pages, request, user_id=_listed_user(principal, user_id), types=types,
@@ -299,6 +303,18 @@ async def _visible_user(
     if user is None or not can_see_credits_of(principal, user_id):
         raise NotFound("No such user.", field=field)
     return user
+
+
+async def _visible_user_id(
+    session: AsyncSession, principal: Principal, user_id: int, *, field: str
+) -> int:
+    """`_visible_user` without loading the user: for the compiled reads, whose
+    `driver_sql.DriverSession` loads no models."""
+    _check_may_see_credits(principal)
+    if not await people.user_exists(session, user_id) or not can_see_credits_of(principal,
+                                                                                 user_id):
+        raise NotFound("No such user.", field=field)
+    return user_id
 
 
 async def _client(session: AsyncSession, user_id: int) -> User:

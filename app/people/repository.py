@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import driver_sql
 from app.auth import Principal, Role
 from app.people.models import Professional, Student, User
 from app.tenancy import current_organization_id
@@ -125,11 +126,22 @@ _PROFESSIONAL_EXISTS = select(Professional.id).where(
 
 
 async def professional_exists(session: AsyncSession, professional_id: int) -> bool:
-    """Whether the organization has this professional (without loading it)."""
-    connection = await session.connection()
-    return await connection.scalar(_PROFESSIONAL_EXISTS, {
+    """Whether the organization has this professional (without loading it; the compiled
+    reads ask it on their `driver_sql.DriverSession`)."""
+    return await driver_sql.scalar(session, _PROFESSIONAL_EXISTS, {
         "organization_id": current_organization_id(session),
         "professional_id": professional_id}) is not None
+
+
+_USER_EXISTS = select(User.id).where(User.organization_id == bindparam("organization_id"),
+                                     User.id == bindparam("user_id"))
+
+
+async def user_exists(session: AsyncSession, user_id: int) -> bool:
+    """Whether the organization has this user (without loading them), as
+    `professional_exists`."""
+    return await driver_sql.scalar(session, _USER_EXISTS, {
+        "organization_id": current_organization_id(session), "user_id": user_id}) is not None
 
 
 async def get_professionals(session: AsyncSession, ids: Iterable[int]) -> list[Professional]:
