@@ -1,10 +1,12 @@
 """Core statements run on the driver (app/driver_sql.py): the same answers as through
 SQLAlchemy, in the session's transaction and tenant, counted for BOOKINGS_COUNT_SQL."""
 
+import pytest
 from sqlalchemy import bindparam, event, func, select
 
 from app import driver_sql
-from app.db import statement_count
+from app.db import ACTOR_ROW_KEY, APP_ROLE, statement_count
+from app.driver_sql import DriverSession, NotOnTheDriver
 from app.people.models import User
 
 USERS_BY_ROLE = (select(func.count(), func.string_agg(User.email, ",").label("emails"))
@@ -45,3 +47,57 @@ async def test_a_statement_rendered_per_call_runs_through_sqlalchemy(db, org):
     async with db.transaction(org.id, read_only=True) as session:
         found = await driver_sql.rows(session, USERS_IN, {"ids": ids})
     assert [row[0] for row in found] == ids
+
+
+async def test_a_driver_session_is_a_read_only_tenant_transaction_that_leaves_no_trace(
+        db, org, other_org):
+    session = DriverSession(db.engine, org.id, org.client.user.id)
+    try:
+        clients = await driver_sql.scalar(session, USERS_BY_ROLE,
+                                          {"tenant": org.id, "role": "CLIENT"})
+        foreign = await driver_sql.scalar(session, USERS_BY_ROLE,
+                                          {"tenant": other_org.id, "role": "CLIENT"})
+        driver = await session.driver()
+        role = await driver.fetchval("SELECT current_user")
+        read_only = await driver.fetchval("SHOW transaction_read_only")
+        _, actor = session.info[ACTOR_ROW_KEY]
+    finally:
+        await session.close()
+
+    assert (clients, foreign) == (2, 0)  # row-level security binds it to its organization
+    assert (role, read_only) == (APP_ROLE, "on")
+    assert (actor.id, actor.role, actor.slug) == (org.client.user.id, "CLIENT", org.slug)
+    # Every pooled connection is itself again: no transaction, no tenant, no role.
+    async with db.engine.connect() as connection:
+        for _ in range(db.engine.pool.size()):
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert not raw.is_in_transaction()
+            assert await raw.fetchval("SELECT current_setting('app.organization_id', true)") in (
+                None, "")
+            assert await raw.fetchval("SELECT current_user") != APP_ROLE
+
+
+async def test_a_driver_session_refuses_what_needs_an_orm_session(db, org):
+    session = DriverSession(db.engine, org.id, org.client.user.id)
+    try:
+        with pytest.raises(NotOnTheDriver):
+            await driver_sql.rows(session, USERS_IN, {"ids": [org.client.user.id]})
+    finally:
+        await session.close()
+
+
+async def test_a_driver_session_whose_connection_died_is_not_given_back(db, org):
+    session = DriverSession(db.engine, org.id, org.client.user.id)
+    driver = await session.driver()
+    backend = driver.get_server_pid()
+    async with db.engine.connect() as other:
+        killer = (await other.get_raw_connection()).driver_connection
+        await killer.fetchval("SELECT pg_terminate_backend($1)", backend)
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver makes of a dead connection
+        await session.close()
+
+    assert driver.is_closed()  # invalidated: the pool opens a new connection instead
+    async with db.transaction(org.id, read_only=True) as fresh:
+        assert await driver_sql.scalar(fresh, USERS_BY_ROLE,
+                                       {"tenant": org.id, "role": "CLIENT"}) == 2
