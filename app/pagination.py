@@ -9,11 +9,12 @@ meaning some position there.
 import base64
 import binascii
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from sqlalchemy import ColumnElement, DateTime, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,6 +133,10 @@ class _Cursors(Sequence[str]):
             return [_encode(self._table, list(keys)) for keys in self._keys[index]]
         return _encode(self._table, list(self._keys[index]))
 
+    def __iter__(self) -> Iterator[str]:
+        table = self._table
+        return (_encode(table, list(keys)) for keys in self._keys)
+
 
 def _paged(statement: Select, after: tuple[Any, ...] | None, limit: Any,
            sort_key: Sequence[ColumnElement], descending: bool) -> Select:
@@ -156,7 +161,7 @@ def _table_of(sort_key: Sequence[ColumnElement]) -> str:
 
 def _encode(table: str, values: list[Any]) -> str:
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    return base64.urlsafe_b64encode(json.dumps([table, *plain]).encode()).decode()
+    return base64.urlsafe_b64encode(orjson.dumps([table, *plain])).decode()
 
 
 def _decode(cursor: str, sort_key: Sequence[ColumnElement]) -> tuple[Any, ...]:
