@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check_ledger.set_defaults(handler=_check_ledger)
 
+    payments = commands.add_parser("payments", help="online payments of credit packages")
+    payment_commands = payments.add_subparsers(required=True, metavar="ACTION")
+    reconcile = payment_commands.add_parser(
+        "reconcile", help="ask the provider about PENDING purchases whose checkout has ended, "
+                          "and settle them")
+    reconcile.set_defaults(handler=_reconcile_payments)
+
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.set_defaults(handler=_export_schema)
@@ -310,6 +317,18 @@ def _check_ledger(arguments: argparse.Namespace, settings: Settings) -> None:
     print(f"Checked {len(reports)} organizations; {len(failed)} with violations.")
     if failed:
         sys.exit(1)
+
+
+def _reconcile_payments(arguments: argparse.Namespace, settings: Settings) -> None:
+    from app.payments.checkout import configured_provider
+    from app.payments.reconcile import reconcile
+
+    provider = configured_provider(settings)
+    lines = _run_with_database(_database_url(settings), lambda db: reconcile(db, provider))
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} overdue PENDING purchase{'s' if len(lines) != 1 else ''}"
+          + ("." if provider is not None else "; set BOOKINGS_STRIPE_SECRET_KEY to settle them."))
 
 
 def _export_schema(arguments: argparse.Namespace, settings: Settings) -> None:

@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     trusted_documents: Path | None = Field(default=None,
                                            validation_alias="BOOKINGS_TRUSTED_DOCUMENTS")
 
+    # Paying online for credit packages (app/payments/; docs/payments.md). Without a secret
+    # key checkouts are refused; without a webhook secret no event is believed.
+    stripe_secret_key: str | None = Field(default=None,
+                                          validation_alias="BOOKINGS_STRIPE_SECRET_KEY")
+    stripe_webhook_secret: str | None = Field(default=None,
+                                              validation_alias="BOOKINGS_STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str = Field(default="https://api.stripe.com",
+                                 validation_alias="BOOKINGS_STRIPE_API_BASE")
+    # How long a buyer has to pay; Stripe takes 30 minutes to 24 hours.
+    checkout_lifetime_minutes: int = Field(
+        default=60, ge=30, le=1440, validation_alias="BOOKINGS_CHECKOUT_LIFETIME_MINUTES")
+
     # Performance (issue 8): an X-SQL-Statements header on every /graphql answer, counting the
     # statements (BEGIN and COMMIT included) the request ran. For the benchmark; off by default.
     count_sql: bool = Field(default=False, validation_alias="BOOKINGS_COUNT_SQL")

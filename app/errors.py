@@ -22,6 +22,7 @@ class UserErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     INVALID_TOKEN = "INVALID_TOKEN"
     WEAK_PASSWORD = "WEAK_PASSWORD"
+    PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
 
 
 class AppError(Exception):
@@ -83,6 +84,13 @@ class WeakPassword(UserError):
     """A password that breaks the password rules (app/people/passwords.py)."""
 
     code = UserErrorCode.WEAK_PASSWORD
+
+
+class PaymentUnavailable(UserError):
+    """Online payment is not set up on this server, or the payment provider refused or could
+    not be reached; nothing was bought."""
+
+    code = UserErrorCode.PAYMENT_UNAVAILABLE
 
 
 class AccessError(AppError):

@@ -32,6 +32,8 @@ from app.graphiql import GraphiQLPage, graphiql_routes
 from app.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from app.metrics import Metrics
 from app.middleware import BodySizeLimit, CrossOrigin, RequestContext
+from app.payments.checkout import configured_provider
+from app.payments.webhooks import STRIPE_WEBHOOK_PATH, stripe_webhook
 from app.scheduling.feed import SlotFeed
 from app.tracing import tracing_extensions
 
@@ -169,6 +171,9 @@ def create_app(db: Database, settings: Settings,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route(STRIPE_WEBHOOK_PATH, stripe_webhook(
+                db, configured_provider(settings), webhook_secret=settings.stripe_webhook_secret),
+                methods=["POST"]),
             *graphiql_routes(settings),
             *account_page_routes(settings),
         ],
@@ -178,7 +183,8 @@ def create_app(db: Database, settings: Settings,
             # Before the body cap, so a browser app can read even a 413 answer.
             Middleware(CrossOrigin, origins=settings.cors_origins,
                        pattern=settings.cors_origin_pattern),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       own_limits=frozenset({STRIPE_WEBHOOK_PATH})),
         ],
         lifespan=lifespan,
     )

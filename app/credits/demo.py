@@ -1,4 +1,5 @@
-"""Demo credits: every demo client gets purchases (one still PENDING) and an adjustment."""
+"""Demo credits: every demo client gets purchases (one still PENDING) and an adjustment; the
+organization sells three packages online (one retired)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Role
 from app.credits import ledger
+from app.credits.models import CreditPackage
 from app.organizations import repository as organizations
 from app.people.models import User
 from app.tenancy import current_organization_id
@@ -42,3 +44,11 @@ async def seed_demo_credits(session: AsyncSession) -> None:
             currency=organization.currency, payment_reference="DEMO-BANK-TRANSFER",
             pending=True, now=now, expires_at=expires_at, created_by_id=admin.id,
         )
+    for name, credits, price_cents, validity_days, active in (
+            ("5 sessions", 5, 22_500, None, True),
+            ("10 sessions", 10, 40_000, 180, True),
+            ("Trial session", 1, 3_000, 30, False)):
+        session.add(CreditPackage(
+            organization_id=organization.id, name=name, credits=credits,
+            price_cents=price_cents, currency=organization.currency,
+            validity_days=validity_days, active=active))

@@ -93,3 +93,21 @@ class CreditLotDraw(Base):
     transaction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     lot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     amount: Mapped[int]
+
+
+class CreditPackage(TenantMixin, Base):
+    """Credits an organization sells online at a price; retired (`active` false), never deleted."""
+
+    __tablename__ = "credit_packages"
+
+    name: Mapped[str]
+    credits: Mapped[int]
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Days a purchase's credits stay valid; None: the organization's credit_expiry_days.
+    validity_days: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -175,7 +175,7 @@ async def purchase_credits(
     now = utc_now(now)
 
     async def perform() -> Posting:
-        client = await _client(session, user_id)
+        client = await client_of(session, user_id)
         if status is TransactionStatus.FAILED:
             raise ValidationFailed("A purchase starts COMPLETED or PENDING.", field="status")
         organization = await organizations.get_current(session)
@@ -257,7 +257,7 @@ async def adjust_credits(
     now = utc_now(now)
 
     async def perform() -> Posting:
-        client = await _client(session, user_id)
+        client = await client_of(session, user_id)
         if amount == 0 or abs(amount) > MAX_CREDITS:
             raise ValidationFailed(f"Adjust by 1 to {MAX_CREDITS} credits, up or down.",
                                    field="amount")
@@ -317,7 +317,9 @@ async def _visible_user_id(
     return user_id
 
 
-async def _client(session: AsyncSession, user_id: int) -> User:
+async def client_of(session: AsyncSession, user_id: int) -> User:
+    """The user who holds the credits: NOT_FOUND if there is none, VALIDATION_FAILED for
+    anyone but a CLIENT."""
     user = await people.get_user(session, user_id)
     if user is None:
         raise NotFound("No such user.", field="user_id")

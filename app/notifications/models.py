@@ -19,6 +19,8 @@ class NotificationKind(StrEnum):
     INVITATION = "INVITATION"
     PASSWORD_RESET = "PASSWORD_RESET"
     SERIES_SKIPPED = "SERIES_SKIPPED"
+    RECEIPT = "RECEIPT"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
 
 
 class NotificationStatus(StrEnum):

@@ -13,6 +13,7 @@ from app.appointments import series as series_service
 from app.appointments.series import SeriesBooking
 from app.auth import Role
 from app.credits import ledger
+from app.credits.models import CreditPackage
 from app.db import Database
 from app.organizations import service as organizations
 from app.organizations.models import Organization
@@ -185,6 +186,15 @@ class World:
                 currency="USD", now=datetime.now(UTC), expires_at=None, pending=pending,
                 created_by_id=self.org.staff.user.id)
         return ids.encode("CreditTransaction", posting.transaction.id)
+
+    async def package(self, *, active: bool = True) -> str:
+        """A new credit package, offered or retired."""
+        async with self.db.transaction(self.org.id) as session:
+            package = CreditPackage(organization_id=self.org.id, name="Ten sessions", credits=10,
+                                    price_cents=45000, currency="USD", active=active)
+            session.add(package)
+            await session.flush()
+        return ids.encode("CreditPackage", package.id)
 
     async def student(self, guardian: str = "client") -> str:
         """A new student of `guardian`'s."""

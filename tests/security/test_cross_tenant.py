@@ -19,7 +19,8 @@ from tests.support import error_codes
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODE_KINDS = ["User", "Professional", "Student", "TimeSlot", "AvailabilityRule", "TimeOff",
-              "Appointment", "CreditTransaction", "Organization", "AppointmentSeries"]
+              "Appointment", "CreditTransaction", "Organization", "AppointmentSeries",
+              "CreditPackage"]
 
 
 async def ids_of(world: World) -> dict[str, str]:
@@ -34,6 +35,7 @@ async def ids_of(world: World) -> dict[str, str]:
         "TimeOff": await world.time_off(),
         "Appointment": await world.appointment(),
         "CreditTransaction": await world.purchase(pending=True),
+        "CreditPackage": await world.package(),
         "Organization": world.organization(),
         "UserWithoutProfile": await world.professional_user_without_profile(),
         "InvitedUser": await world.invited_user(),
@@ -122,6 +124,14 @@ MUTATION_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
         "transactionId": _ref("CreditTransaction")}),
     "adjustCredits.input.userId": ("AdjustCreditsInput", {
         "userId": _ref("User"), "amount": 5, "reason": "Attack"}),
+    "updateCreditPackage.input.id": ("UpdateCreditPackageInput", {
+        "id": _ref("CreditPackage"), "priceCents": 1, "active": False}),
+    "startCheckout.input.packageId": ("StartCheckoutInput", {
+        "packageId": _ref("CreditPackage"), "userId": _ref("User"),
+        "successUrl": "https://app.example.com/", "cancelUrl": "https://app.example.com/"}),
+    "startCheckout.input.userId": ("StartCheckoutInput", {
+        "packageId": _ref("CreditPackage"), "userId": _ref("User"),
+        "successUrl": "https://app.example.com/", "cancelUrl": "https://app.example.com/"}),
     # An invited user: were B's user found, an invitation would be sent (and seen below).
     "resendInvitation.userId": ("", {"userId": _ref("InvitedUser")}),
     "revokeSessions.userId": ("", {"userId": _ref("User")}),

@@ -75,6 +75,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     "node[Appointment: another client's]": NOT_THEIRS,
     "node[CreditTransaction: the client's]": row(OK, OK, FORBIDDEN, OK),
     "node[CreditTransaction: another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    "node[CreditPackage]": EVERYONE,
+    "node[CreditPackage: retired]": row(OK, OK, NOT_FOUND, NOT_FOUND),
     # Series are seen as their appointments are (docs/rules.md: recurring series).
     "node[AppointmentSeries: the client's with the professional]": APPOINTMENT_PARTIES,
     "node[AppointmentSeries: another client's]": NOT_THEIRS,
@@ -99,6 +101,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     "creditBalance[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
     "creditTransactions[own]": row(OK, OK, FORBIDDEN, OK),
     "creditTransactions[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
+    "creditPackages": EVERYONE,
+    "creditPackages[includeInactive]": FRONT_DESK,
     # ---- restricted fields --------------------------------------------------------------
     "Professional.licenseNumber[the professional's]": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
     "Professional.licenseNumber[another professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
@@ -200,6 +204,14 @@ MATRIX: dict[str, dict[str, Any]] = {
     "completeCreditPurchase": FRONT_DESK,
     "failCreditPurchase": FRONT_DESK,
     "adjustCredits": ADMIN_ONLY,
+    "createCreditPackage": ADMIN_ONLY,
+    "updateCreditPackage": ADMIN_ONLY,
+    # Past the permission check, a server without Stripe says so (tests/payments: with it);
+    # STAFF and ADMIN hold no credits themselves.
+    "startCheckout": row(VALIDATION_FAILED, VALIDATION_FAILED, FORBIDDEN,
+                         "PAYMENT_UNAVAILABLE"),
+    "startCheckout[for another client]": row("PAYMENT_UNAVAILABLE", "PAYMENT_UNAVAILABLE",
+                                             FORBIDDEN, FORBIDDEN),
 }
 
 
@@ -514,6 +526,8 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "node[CreditTransaction: the client's]": lambda w: _call(node, w.purchase()),
     "node[CreditTransaction: another client's]": lambda w: _call(
         node, w.purchase("other_client")),
+    "node[CreditPackage]": lambda w: _call(node, w.package()),
+    "node[CreditPackage: retired]": lambda w: _call(node, w.package(active=False)),
     "node[AppointmentSeries: the client's with the professional]": lambda w: _call(
         node, w.series()),
     "node[AppointmentSeries: another client's]": lambda w: _call(
@@ -536,6 +550,9 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "creditBalance[another client's]": lambda w: _ready(
         Call(BALANCE, {"userId": w.org.other_client.id})),
     "creditTransactions[own]": lambda w: _ready(Call(TRANSACTIONS)),
+    "creditPackages": lambda w: _after(w.package(), Call("{ creditPackages { id } }")),
+    "creditPackages[includeInactive]": lambda w: _after(
+        w.package(active=False), Call("{ creditPackages(includeInactive: true) { id } }")),
     "creditTransactions[another client's]": lambda w: _ready(
         Call(TRANSACTIONS, {"userId": w.org.other_client.id})),
 
@@ -728,6 +745,21 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         w.purchase(pending=True)),
     "adjustCredits": lambda w: _ready(mutation("adjustCredits", "AdjustCreditsInput", {
         "userId": w.org.client.id, "amount": 2, "reason": "Goodwill"})),
+    "startCheckout": lambda w: _call(lambda global_id: mutation(
+        "startCheckout", "StartCheckoutInput", {
+            "packageId": global_id, "successUrl": "https://app.example.com/",
+            "cancelUrl": "https://app.example.com/"}), w.package()),
+    "startCheckout[for another client]": lambda w: _call(lambda global_id: mutation(
+        "startCheckout", "StartCheckoutInput", {
+            "packageId": global_id, "userId": w.org.other_client.id,
+            "successUrl": "https://app.example.com/", "cancelUrl": "https://app.example.com/"}),
+        w.package()),
+    "createCreditPackage": lambda w: _ready(mutation(
+        "createCreditPackage", "CreateCreditPackageInput",
+        {"name": "Five sessions", "credits": 5, "priceCents": 25000})),
+    "updateCreditPackage": lambda w: _call(lambda global_id: mutation(
+        "updateCreditPackage", "UpdateCreditPackageInput",
+        {"id": global_id, "priceCents": 40000}), w.package()),
 }
 
 

@@ -1,22 +1,79 @@
 """Changing credits: purchases (paid or PENDING), settling them, and an ADMIN's adjustments."""
 
+from datetime import timedelta
+
 import strawberry
 
 from app.api import ids
 from app.api.context import Info
 from app.api.credits.inputs import (
     AdjustCreditsInput,
+    CheckoutPayload,
+    CreateCreditPackageInput,
+    CreditPackagePayload,
     CreditTransactionPayload,
     PurchaseCreditsInput,
     SettleCreditPurchaseInput,
+    StartCheckoutInput,
+    UpdateCreditPackageInput,
 )
+from app.api.credits.types import CreditPackageType, CreditTransactionType
 from app.api.errors import run_mutation
-from app.credits import service
+from app.api.inputs import given_changes
+from app.credits import packages, service
 from app.credits.models import TransactionStatus
+from app.payments import checkout
 
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(description="Buy a credit package online: a PENDING purchase and the "
+                                     "payment provider's page to pay on.")
+    async def start_checkout(self, info: Info, input: StartCheckoutInput) -> CheckoutPayload:
+        settings = info.context.settings
+
+        async def action(session, principal):
+            started = await checkout.start_checkout(
+                session, principal, checkout.configured_provider(settings),
+                package_id=ids.decode(input.package_id, "CreditPackage", field="package_id"),
+                user_id=None if input.user_id is None
+                else ids.decode(input.user_id, "User", field="user_id"),
+                success_url=input.success_url, cancel_url=input.cancel_url,
+                lifetime=timedelta(minutes=settings.checkout_lifetime_minutes),
+                allow_local_http=not settings.is_production,
+                idempotency_key=input.idempotency_key)
+            return CheckoutPayload(
+                checkout_url=started.url,
+                credit_transaction=CreditTransactionType.from_model(started.transaction))
+
+        return await run_mutation(info, CheckoutPayload, action,
+                                  fields={"package_id": ["input", "packageId"]})
+
+    @strawberry.mutation(description="ADMIN offers a new credit package.")
+    async def create_credit_package(
+        self, info: Info, input: CreateCreditPackageInput
+    ) -> CreditPackagePayload:
+        async def action(session, principal):
+            package = await packages.create_package(
+                session, principal, name=input.name, credits=input.credits,
+                price_cents=input.price_cents, validity_days=input.validity_days)
+            return CreditPackagePayload(credit_package=CreditPackageType.from_model(package))
+
+        return await run_mutation(info, CreditPackagePayload, action)
+
+    @strawberry.mutation(description="ADMIN renames, reprices or retires a credit package.")
+    async def update_credit_package(
+        self, info: Info, input: UpdateCreditPackageInput
+    ) -> CreditPackagePayload:
+        async def action(session, principal):
+            package = await packages.update_package(
+                session, principal, ids.decode(input.id, "CreditPackage", field="package_id"),
+                given_changes(input))
+            return CreditPackagePayload(credit_package=CreditPackageType.from_model(package))
+
+        return await run_mutation(info, CreditPackagePayload, action,
+                                  fields={"package_id": ["input", "id"]})
+
     @strawberry.mutation(description="STAFF/ADMIN record a client's purchase, paid or PENDING.")
     async def purchase_credits(
         self, info: Info, input: PurchaseCreditsInput

@@ -9,13 +9,14 @@ from app.api.common import Connection
 from app.api.context import Info
 from app.api.credits.types import (
     CreditBalanceType,
+    CreditPackageType,
     CreditTransactionType,
     TransactionStatusEnum,
     TransactionTypeEnum,
 )
 from app.api.nodes import node_resolver
 from app.api.people.types import credit_balance_of_user
-from app.credits import service
+from app.credits import packages, service
 from app.pagination import count
 
 # ---- fields of User (see app/api/people/types.py) ---------------------------
@@ -42,6 +43,14 @@ async def resolve_credit_balance(info: Info, user_pk: int) -> CreditBalanceType:
     async with info.context.reading() as session:
         balance = await service.get_balance(session, principal, user_pk)
     return CreditBalanceType.from_model(balance)
+
+
+@node_resolver("CreditPackage")
+async def resolve_credit_package(info: Info, pk: int) -> CreditPackageType:
+    principal = await info.context.principal()
+    async with info.context.reading() as session:
+        package = await packages.get_package(session, principal, pk)
+    return CreditPackageType.from_model(package)
 
 
 @node_resolver("CreditTransaction")
@@ -91,3 +100,14 @@ class Query:
                 return await count(session, statement)
 
         return Connection.from_page(page, CreditTransactionType.from_model, total)
+
+    @strawberry.field(description="Active packages, cheapest first; ADMIN and STAFF may "
+                                  "include inactive ones.")
+    async def credit_packages(
+        self, info: Info, include_inactive: bool | None = False
+    ) -> list[CreditPackageType]:
+        principal = await info.context.principal()
+        async with info.context.reading() as session:
+            found = await packages.list_packages(session, principal,
+                                                 include_inactive=bool(include_inactive))
+        return [CreditPackageType.from_model(package) for package in found]

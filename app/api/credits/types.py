@@ -16,7 +16,13 @@ from app.api.common import Node
 from app.api.context import Info
 from app.api.people.types import UserType
 from app.api.supplied import SuppliedResolver
-from app.credits.models import CreditBalance, CreditTransaction, TransactionStatus, TransactionType
+from app.credits.models import (
+    CreditBalance,
+    CreditPackage,
+    CreditTransaction,
+    TransactionStatus,
+    TransactionType,
+)
 
 if TYPE_CHECKING:
     from app.api.appointments.types import AppointmentType
@@ -154,3 +160,23 @@ class CreditTransactionType(Node):
                                       or creator_id == principal.user_id):
             return None
         return UserType.from_model(await info.context.loaders.user.load(creator_id))
+
+
+@strawberry.type(name="CreditPackage", description=(
+    "Credits the organization sells online, at a price in its currency. Retired packages "
+    "(`active` false) are no longer offered; they are never deleted."))
+class CreditPackageType(Node):
+    name: str = strawberry.field(description="What the buyer sees, e.g. \"10 sessions\".")
+    credits: int = strawberry.field(description="Credits a purchase of it adds.")
+    price_cents: int = strawberry.field(description="The price, in minor units of `currency`.")
+    currency: str = strawberry.field(description="ISO-4217: the organization's currency.")
+    validity_days: int | None = strawberry.field(
+        description="Days the credits stay valid; null: the organization's creditExpiryDays.")
+    active: bool = strawberry.field(description="Offered for sale.")
+
+    @classmethod
+    def from_model(cls, package: CreditPackage) -> "CreditPackageType":
+        return cls(id=ids.encode("CreditPackage", package.id), name=package.name,
+                   credits=package.credits, price_cents=package.price_cents,
+                   currency=package.currency, validity_days=package.validity_days,
+                   active=package.active)
