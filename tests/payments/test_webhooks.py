@@ -1,13 +1,10 @@
 """`POST /webhooks/stripe` (docs/payments.md): only Stripe's signed word settles a purchase,
 once per event, in the purchase's own organization; anything else changes nothing."""
 
-import asyncio
 import time
 
-import httpx
 import pytest
 
-from app.web import create_app
 from tests.payments.stripe_standin import event_of, signed
 from tests.payments.support import (
     deliver,
@@ -169,34 +166,6 @@ async def test_without_a_webhook_secret_events_are_not_believed(app_with, standi
     http = app_with(**stripe_settings(standin, stripe_webhook_secret=None))
     answer = await deliver(http, {"id": "evt_1", "type": COMPLETED, "data": {"object": {}}})
     assert answer.status_code == 503
-
-
-async def test_the_same_event_at_two_servers_at_once_is_acted_on_once(
-        pay, db, database_url, settings, org, standin):
-    """Two servers, each with its own connection pool, get the same delivery at the same
-    moment (Stripe retries while the first is still at work): one completes the purchase,
-    the other waits for it and finds the event done."""
-    from app.db import Database
-
-    session = await checkout(pay, standin, org, credits=3, price_cents=9000)
-    paid = event_of(session, COMPLETED, status="complete", payment_status="paid")
-    configured = settings.model_copy(update=stripe_settings(standin))
-    pools = [Database(database_url, pool_size=2) for _ in range(2)]
-    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(pool, configured)),
-                                 base_url="http://testserver") for pool in pools]
-    try:
-        for _ in range(3):  # each round the same event again, at both at once
-            answers = await asyncio.gather(*[deliver(client, paid) for client in clients])
-            assert all(answer.status_code == 200 for answer in answers)
-    finally:
-        for client in clients:
-            await client.aclose()
-        for pool in pools:
-            await pool.dispose()
-
-    assert await balance(pay, org.client) == 3
-    assert [p.status.value for p in await purchases_of(db, org, org.client)] == ["COMPLETED"]
-    assert len(await messages_to(db, org, org.client)) == 1
 
 
 async def test_over_http_a_client_buys_and_the_completion_comes_three_times(
