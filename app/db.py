@@ -59,7 +59,7 @@ _ACTOR_COLUMNS = ("id", "role", "active", "session_version", "slug")
 SETUP_TENANT = "NULLIF(setup.tenant, '')::bigint"
 
 
-def _enter_tenant_as_actor(read_only: bool, prefetch: str | None) -> TextClause:
+def tenant_setup_as_actor(read_only: bool, prefetch: str | None) -> TextClause:
     """The tenant setup and the lookup of the request's user (and a `Prefetch`) in one statement.
 
     The lookups are LATERAL on the setup's row and filter on the tenant set_config returns,
@@ -127,7 +127,7 @@ def _enter_tenant(session: Session, transaction: SessionTransaction, connection:
     key = (read_only, None if prefetch is None else prefetch.sql)
     statement = _entering_as_actor.get(key)
     if statement is None:
-        statement = _entering_as_actor[key] = _enter_tenant_as_actor(*key)
+        statement = _entering_as_actor[key] = tenant_setup_as_actor(*key)
     row = connection.execute(statement, {
         **parameters, "actor": actor, **dict(prefetch.parameters if prefetch else ())}).one()
     session.info[ACTOR_ROW_KEY] = (actor, None if row.id is None else row)

@@ -34,8 +34,8 @@ from app.db import (
     ACTOR_ROW_KEY,
     APP_ROLE,
     READ_ONLY_KEY,
-    _enter_tenant_as_actor,
     statement_count,
+    tenant_setup_as_actor,
 )
 from app.tenancy import TENANT_KEY
 
@@ -63,6 +63,8 @@ def _prepare(statement: Executable, dialect: Dialect) -> _Prepared | None:
     compiled = statement.compile(dialect=dialect)
     prepared = None
     if not (compiled.literal_execute_params or compiled.post_compile_params):
+        # The bind processors are what SQLAlchemy's own execution applies (a private
+        # attribute, stable since 1.4; tests/test_driver_sql.py compares both roads).
         prepared = _Prepared(compiled.string, compiled, tuple(compiled.positiontup or ()),
                              dict(compiled._bind_processors))
     _prepared[statement] = prepared
@@ -92,7 +94,7 @@ class DriverSession:
     """A read-only transaction of one organization, as the caller's user, on a pooled
     connection's driver (see the module's doc). Opened by its first use; `close` ends it."""
 
-    _ENTER = _enter_tenant_as_actor(True, None)
+    _ENTER = tenant_setup_as_actor(True, None)
 
     def __init__(self, engine: AsyncEngine, organization_id: int, actor_id: int) -> None:
         self.info: dict[str, Any] = {TENANT_KEY: organization_id, READ_ONLY_KEY: True,

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.appointments import booking_statement
-from app.db import _enter_tenant_as_actor as server_tenant_setup
+from app.db import tenant_setup_as_actor as server_tenant_setup
 from app.scheduling.generation import local_day_bounds
 
 APP_ROLE = "bookings_app"

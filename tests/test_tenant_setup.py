@@ -5,7 +5,7 @@ from sqlalchemy import event, text
 
 from app.appointments.booking_statement import parties_prefetch
 from app.auth import TokenClaims
-from app.db import APP_ROLE, Database, _enter_tenant_as_actor
+from app.db import APP_ROLE, Database, tenant_setup_as_actor
 from app.people.authentication import resolve_principal
 from tests.appointments.support import add_slot, in_days
 
@@ -21,14 +21,14 @@ async def test_the_setup_finds_the_user_where_row_level_security_applies(databas
             await connection.commit()
 
             # when the setup enters the organization and looks its client up in one statement
-            own = (await connection.execute(_enter_tenant_as_actor(True, None), {
+            own = (await connection.execute(tenant_setup_as_actor(True, None), {
                 "role": APP_ROLE, "tenant": str(org.id), "actor": org.client.user.id})).one()
             tenant = await connection.scalar(
                 text("SELECT current_setting('app.organization_id', true)"))
             read_only = await connection.scalar(text("SHOW transaction_read_only"))
             await connection.rollback()
             # and another organization's user the same way
-            foreign = (await connection.execute(_enter_tenant_as_actor(False, None), {
+            foreign = (await connection.execute(tenant_setup_as_actor(False, None), {
                 "role": APP_ROLE, "tenant": str(org.id), "actor": other_org.client.user.id})).one()
             await connection.rollback()
             await connection.invalidate()  # never reuse a connection left with SET ROLE
@@ -58,7 +58,7 @@ async def test_a_prefetch_reads_after_the_setup_where_row_level_security_applies
             for name, slot in (("own", own_slot), ("foreign", foreign_slot)):
                 prefetch = parties_prefetch(slot.id, org.client.user.id, None)
                 found[name] = (await connection.execute(
-                    _enter_tenant_as_actor(False, prefetch.sql),
+                    tenant_setup_as_actor(False, prefetch.sql),
                     {"role": APP_ROLE, "tenant": str(org.id), "actor": org.client.user.id,
                      **dict(prefetch.parameters)})).one()
                 await connection.rollback()
