@@ -20,12 +20,14 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.account_pages import account_page_routes
+from app.api.calendar_feed import calendar_feed
 from app.api.compiled import CompiledQueries
 from app.api.context import Context
 from app.api.endpoint import GraphQLOverHTTP
 from app.api.observability import operation_observer, record_operation
 from app.api.persisted import PersistedDocuments
 from app.api.schema import build_schema, schema
+from app.calendar.feeds import FEED_PATH
 from app.config import Settings, TraceExporter
 from app.db import Database, count_statements, statement_count
 from app.graphiql import GraphiQLPage, graphiql_routes
@@ -171,6 +173,7 @@ def create_app(db: Database, settings: Settings,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route(FEED_PATH, calendar_feed(db), methods=["GET"]),
             Route(STRIPE_WEBHOOK_PATH, stripe_webhook(
                 db, configured_provider(settings), webhook_secret=settings.stripe_webhook_secret),
                 methods=["POST"]),

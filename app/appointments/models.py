@@ -42,6 +42,9 @@ class Appointment(TenantMixin, TimestampsMixin, Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(BigInteger)
     cancellation_reason: Mapped[str | None]
     series_id: Mapped[int | None] = mapped_column(BigInteger)
+    # iCalendar's SEQUENCE: the database moves it on with every change of state, time or
+    # notes (migration 0011), so the calendar feeds show each change.
+    sequence: Mapped[int] = mapped_column(server_default="0")
 
     @property
     def is_open(self) -> bool:

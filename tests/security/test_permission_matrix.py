@@ -109,6 +109,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     "Appointment.privateNotes": row(VISIBLE, HIDDEN, VISIBLE, HIDDEN),
     "Appointment.creditTransactions": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
     "User.creditBalance[the client's]": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
+    "User.calendarFeedUrl[own]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
+    "User.calendarFeedUrl[the client's]": row(HIDDEN, HIDDEN, HIDDEN, VISIBLE),
     "User.students[the client's]": row(VISIBLE, VISIBLE, HIDDEN, VISIBLE),
     "TimeSlot.appointment[the client's]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
     "TimeSlot.appointment[another client's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
@@ -206,6 +208,7 @@ MATRIX: dict[str, dict[str, Any]] = {
     "adjustCredits": ADMIN_ONLY,
     "createCreditPackage": ADMIN_ONLY,
     "updateCreditPackage": ADMIN_ONLY,
+    "rotateCalendarFeed": EVERYONE,
     # Past the permission check, a server without Stripe says so (tests/payments: with it);
     # STAFF and ADMIN hold no credits themselves.
     "startCheckout": row(VALIDATION_FAILED, VALIDATION_FAILED, FORBIDDEN,
@@ -573,6 +576,11 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
     "User.creditBalance[the client's]": lambda w: _after(w.appointment(), Call(
         "query($id: ID!) { node(id: $id) { ... on User { creditBalance { balance } } } }",
         {"id": w.org.client.id}, shown("node", "creditBalance"))),
+    "User.calendarFeedUrl[own]": lambda w: _ready(Call(
+        "{ me { calendarFeedUrl } }", judge=shown("me", "calendarFeedUrl"))),
+    "User.calendarFeedUrl[the client's]": lambda w: _after(w.appointment(), Call(
+        "query($id: ID!) { node(id: $id) { ... on User { calendarFeedUrl } } }",
+        {"id": w.org.client.id}, shown("node", "calendarFeedUrl"))),
     "User.students[the client's]": lambda w: _after(w.appointment(), Call(
         "query($id: ID!) { node(id: $id) { ... on User { students { id } } } }",
         {"id": w.org.client.id}, shown("node", "students"))),
@@ -754,6 +762,8 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
             "packageId": global_id, "userId": w.org.other_client.id,
             "successUrl": "https://app.example.com/", "cancelUrl": "https://app.example.com/"}),
         w.package()),
+    "rotateCalendarFeed": lambda w: _ready(Call(
+        "mutation { rotateCalendarFeed { userErrors { code field } } }")),
     "createCreditPackage": lambda w: _ready(mutation(
         "createCreditPackage", "CreateCreditPackageInput",
         {"name": "Five sessions", "credits": 5, "priceCents": 25000})),

@@ -28,7 +28,9 @@ from app.api.people.inputs import (
     UserPayload,
 )
 from app.api.people.types import ProfessionalType, StudentType, UserType
+from app.calendar import feeds
 from app.people import accounts, service
+from app.people import repository as people_repository
 from app.people.authentication import LoggedIn, log_in
 from app.people.throttling import Throttle
 
@@ -85,6 +87,17 @@ class Mutation:
                 issuer=info.context.token_issuer))
 
         return await run_public_mutation(info, LoginPayload, action)
+
+    @strawberry.mutation(description="A new secret URL for the caller's calendar feed; the old "
+                                     "one stops working.")
+    async def rotate_calendar_feed(self, info: Info) -> UserPayload:
+        async def action(session, principal):
+            await feeds.rotate(session, principal.user_id,
+                               secret=info.context.settings.signing_key())
+            return UserPayload(user=UserType.from_model(
+                await people_repository.get_user(session, principal.user_id)))
+
+        return await run_mutation(info, UserPayload, action)
 
     @strawberry.mutation(description="STAFF/ADMIN: a fresh invitation; the earlier one stops "
                                      "working.")

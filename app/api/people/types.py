@@ -16,6 +16,7 @@ from app.api import ids
 from app.api.common import Node
 from app.api.context import Info
 from app.api.supplied import SuppliedResolver
+from app.calendar import feeds
 from app.people import service
 from app.people.models import Professional, Role, Student, User
 
@@ -81,6 +82,19 @@ class UserType(Node):
         students = await info.context.loaders.students_of_guardian.load(self.pk)
         return [StudentType.from_model(student) for student in students
                 if service.can_see_student(principal, student)]
+
+    @strawberry.field(description="The caller's own secret calendar feed (iCalendar); null for "
+                                  "anyone else. `rotateCalendarFeed` replaces it.")
+    async def calendar_feed_url(self, info: Info) -> str | None:
+        principal = await info.context.principal()
+        if principal.user_id != self.pk:
+            return None
+        context = info.context
+        # Its first reading makes the feed: a write of its own, on the primary.
+        async with context.db.transaction(context.organization_id) as session:
+            token = await feeds.current_token(session, self.pk,
+                                              secret=context.settings.signing_key())
+        return feeds.feed_url(str(context.request.base_url), token)
 
     @strawberry.field(description="Visible to the user, STAFF and ADMIN.")
     async def credit_balance(self, info: Info) -> Annotated["CreditBalanceType", _credits] | None:
