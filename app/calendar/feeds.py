@@ -106,7 +106,7 @@ _FIND = text("SELECT organization_id, user_id FROM bookings_find_calendar_feed(:
 async def find_owner(db: Database, token: str) -> tuple[int, int] | None:
     """The (organization, user) whose current feed this token is; None for any other token."""
     async with db.transaction(None, read_only=True) as session:
-        row = (await session.execute(_FIND, {"token_hash": token_hash(token)})).one_or_none()
+        row = (await session.execute(_FIND, {"token_hash": token_hash(token)})).first()
     return None if row is None else (row.organization_id, row.user_id)
 
 
