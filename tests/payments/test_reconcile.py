@@ -1,13 +1,16 @@
 """`bookings payments reconcile`: PENDING purchases whose checkout has ended are asked of
 Stripe and settled as it says, once; without a key they are only listed."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from app.api import ids
 from app.payments.checkout import configured_provider, start_checkout
 from app.payments.reconcile import reconcile
 from tests.credits.support import principal_of
+from tests.payments.stripe_standin import SECRET_KEY
 from tests.payments.support import SUCCESS_URL, package, purchases_of, stripe_settings
+from tests.test_cli import bookings
 
 LONG_AGO = datetime.now(UTC) - timedelta(hours=3)
 
@@ -58,3 +61,24 @@ async def test_without_a_key_reconcile_only_lists(pay, db, org, settings, standi
 
     assert len(lines) == 1 and lines[0].endswith("PENDING; no provider key, not asked")
     assert [p.status.value for p in await purchases_of(db, org, org.client)] == ["PENDING"]
+
+
+async def test_the_command_settles_and_says_what_it_did(pay, db, org, settings, standin,
+                                                       database_url, tmp_path):
+    provider = configured_provider(settings.model_copy(update=stripe_settings(standin)))
+    package_pk = ids.decode(await package(pay, org), "CreditPackage")
+    paid = await started_long_ago(db, org, provider, package_pk)
+    standin.sessions[paid].update(status="complete", payment_status="paid")
+
+    def run() -> str:
+        result = bookings("payments", "reconcile", database_url=database_url,
+                          data_dir=tmp_path, BOOKINGS_STRIPE_SECRET_KEY=SECRET_KEY,
+                          BOOKINGS_STRIPE_API_BASE=standin.url)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    first, second = await asyncio.to_thread(run), await asyncio.to_thread(run)
+
+    assert f"{org.slug}: purchase" in first and "paid at stripe, completed" in first
+    assert f"{org.slug}: purchase" not in second
+    assert [p.status.value for p in await purchases_of(db, org, org.client)] == ["COMPLETED"]
