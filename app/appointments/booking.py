@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, validation
-from app.appointments import booking_statement, messages, repository
+from app.appointments import booking_statement, messages
 from app.appointments.booking_statement import Outcome
 from app.appointments.changes import AppointmentChange
 from app.appointments.models import Appointment, AppointmentState
@@ -26,7 +26,6 @@ from app.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
-from app.organizations import repository as organizations
 from app.organizations.models import Organization
 from app.people.models import Professional, Student, User
 from app.scheduling.models import TimeSlot
@@ -80,11 +79,10 @@ async def book_time_slot(
             case Outcome.CREDITS_SHORT:
                 raise ledger.credits_short(appointment.credit_cost, field=None)
         # Nothing written: the ledger has work the statement leaves to it (see its module).
-        slot_row, professional_row, *_ = await repository.load_booking_parties(
-            session, slot_id, client_id)
-        return await book_slot(session, principal, await organizations.get_current(session),
-                               professional_row, slot_row, client_id=client_id,
-                               student_id=student_id, notes=notes, now=now)
+        # The parties already read serve the step-by-step road too: its slot update is
+        # guarded, so a slot that changed since is refused there as here.
+        return await book_slot(session, principal, organization, professional, slot,
+                               client_id=client_id, student_id=student_id, notes=notes, now=now)
 
     request = {"slot_id": slot_id, "client_id": client_id, "student_id": student_id,
                "notes": notes}

@@ -56,19 +56,22 @@ class Mutation:
                     "client_id": optional_id(input.client_id, "User", "client_id"),
                     "student_id": optional_id(input.student_id, "Student", "student_id")}
 
+        try:
+            given = arguments()
+        except UserError:
+            given = None  # the action decodes them again, in its transaction, and reports it
+
         async def action(session, principal):
             change = await booking.book_time_slot(
-                session, principal, **arguments(), notes=input.notes,
+                session, principal, **(given or arguments()), notes=input.notes,
                 idempotency_key=input.idempotency_key)
             return _payload(BookTimeSlotPayload, change, principal)
 
-        try:  # the booking's parties, read with the tenant setup
-            given, claims = arguments(), info.context.claims
-            prefetch = parties_prefetch(
-                given["slot_id"], claims.user_id if given["client_id"] is None
-                else given["client_id"], given["student_id"]) if claims else None
-        except UserError:
-            prefetch = None  # the action reports it
+        # The booking's parties, read with the tenant setup (booking_statement.parties_prefetch).
+        claims = info.context.claims
+        prefetch = None if given is None or claims is None else parties_prefetch(
+            given["slot_id"], claims.user_id if given["client_id"] is None
+            else given["client_id"], given["student_id"])
         return await run_mutation(info, BookTimeSlotPayload, action, prefetch=prefetch,
                                   fields={"slot_id": ["input", "timeSlotId"]})
 
