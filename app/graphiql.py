@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from app.api import ids
+from app import global_ids as ids
 from app.config import ConfigurationError, Settings
 
 ROUTES_PREFIX = "/graphiql"

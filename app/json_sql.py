@@ -43,7 +43,7 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class GlobalId:
-    """The row's global ID, as app/api/ids.py encodes it."""
+    """The row's global ID, as app/global_ids.py encodes it."""
 
     key: str
     type_name: str
@@ -113,7 +113,7 @@ def value_json(expression: ColumnElement) -> ColumnElement[str]:
 
 
 def global_id_json(type_name: str, pk: ColumnElement) -> ColumnElement[str]:
-    """'"<base64url of Type:pk, unpadded>"', as app/api/ids.encode makes it."""
+    """'"<base64url of Type:pk, unpadded>"', as app/global_ids.encode makes it."""
     base64 = func.encode(func.convert_to(func.concat(constant(f"{type_name}:"), pk),
                                          constant("UTF8")), constant("base64"))
     return func.concat(constant('"'), func.rtrim(func.translate(base64, constant("+/"),

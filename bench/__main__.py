@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app import global_ids as ids
 from app import migrations
-from app.api import ids
 from app.auth import Role
 from app.credits.invariants import check_every_organization
 from app.db import Database, create_database, sqlalchemy_url

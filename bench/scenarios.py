@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from app.api import ids
+from app import global_ids as ids
 from app.auth import Role, issue_token
 from bench.load import Request, Response
 from bench.seed import SeededOrganization

@@ -43,8 +43,8 @@ import httpx
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
+from app import global_ids as ids
 from app import migrations
-from app.api import ids
 from app.appointments import booking, series
 from app.auth import Principal, Role, issue_token
 from app.config import Settings

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from app.api import ids
+from app import global_ids as ids
 from app.auth import Principal, Role, hash_password, issue_token
 from app.config import Settings
 from app.db import Database

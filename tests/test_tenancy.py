@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import text
 
-from app.api import ids
+from app import global_ids as ids
 from app.people import repository as people
 from app.tenancy import TenantRequired
 from tests.support import error_codes

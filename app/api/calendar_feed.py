@@ -17,7 +17,7 @@ from icalendar import Calendar, Event
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from app.api import ids
+from app import global_ids as ids
 from app.appointments.models import AppointmentState
 from app.calendar import feeds
 from app.calendar.feeds import Feed, FeedEntry

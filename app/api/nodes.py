@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.errors import NotFound
 

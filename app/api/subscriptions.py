@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.api.loaders import Loaders
 from app.api.scheduling.types import TimeSlotType

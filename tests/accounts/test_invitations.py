@@ -5,7 +5,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from app.api import ids
+from app import global_ids as ids
 from app.db import Database
 from tests.accounts.support import (
     ME,

@@ -83,7 +83,7 @@ async def test_invalid_settings_are_refused_and_nothing_changes(api, org, change
 
 
 async def test_unknown_professional_time_zone_is_refused(api, org):
-    from app.api import ids
+    from app import global_ids as ids
 
     body = await api.data("""mutation($input: UpdateProfessionalInput!) {
         updateProfessional(input: $input) { professional { timeZone } userErrors { code field } } }""",

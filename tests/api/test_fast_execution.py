@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import nodes, queries
 from sqlalchemy import select, text
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.execution import FastQueryExecution
 from app.api.schema import build_schema
 from app.appointments.models import Appointment

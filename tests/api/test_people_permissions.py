@@ -259,7 +259,7 @@ UPDATE_PROFESSIONAL = """mutation($input: UpdateProfessionalInput!) { updateProf
     (CLIENT, "professional", {"bio": "Updated"}, "FORBIDDEN"),
 ])
 async def test_update_professional(api, org, actor, profile, change, expected):
-    from app.api import ids
+    from app import global_ids as ids
 
     profile_model = (org.professional_profile if profile == "professional" else None)
     if profile_model is None:

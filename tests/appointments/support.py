@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from app.api import ids
+from app import global_ids as ids
 from app.credits import ledger
 from app.db import Database
 from app.scheduling import repository as scheduling

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from app.api import ids
+from app import global_ids as ids
 from app.appointments import cancellation, reading
 from tests.appointments.support import (
     CANCEL,

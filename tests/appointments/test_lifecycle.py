@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.api import ids
+from app import global_ids as ids
 from app.appointments import cancellation, lifecycle, rescheduling
 from app.errors import InvalidStateTransition
 from tests.appointments.support import HOUR, action, add_slot, book, give_credits, in_days

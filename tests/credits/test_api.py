@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.api import ids
+from app import global_ids as ids
 from tests.credits.support import balance_of, grant
 from tests.support import error_codes
 

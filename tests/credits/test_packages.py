@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.api import ids
+from app import global_ids as ids
 from tests.support import error_codes
 
 FIELDS = "id name credits priceCents currency validityDays active"

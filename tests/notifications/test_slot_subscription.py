@@ -21,7 +21,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.api import ids
+from app import global_ids as ids
 from app.appointments import booking
 from app.db import Database
 from app.people import accounts

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.api import ids
+from app import global_ids as ids
 from app.credits.models import CreditTransaction
 from app.notifications.models import OutboxMessage
 from tests.payments.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn, signed

@@ -4,7 +4,7 @@ Stripe and settled as it says, once; without a key they are only listed."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app.api import ids
+from app import global_ids as ids
 from app.payments.checkout import configured_provider, start_checkout
 from app.payments.reconcile import reconcile
 from tests.credits.support import principal_of

@@ -25,7 +25,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
-from app.api import ids
+from app import global_ids as ids
 from app.jobs.queue import opened
 from app.jobs.tasks import SLOT_REFRESH_TASK
 from app.notifications.models import NotificationKind

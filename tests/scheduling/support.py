@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
-from app.api import ids
+from app import global_ids as ids
 from app.auth import Principal, Role
 from app.db import Database
 from app.people.models import Professional, User

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app.api import ids
+from app import global_ids as ids
 from app.db import violated_constraint
 from app.scheduling import service
 from app.scheduling.models import Weekday

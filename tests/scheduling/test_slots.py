@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app.api import ids
+from app import global_ids as ids
 from app.db import violated_constraint
 from app.scheduling import generation, service
 from app.scheduling.models import Weekday

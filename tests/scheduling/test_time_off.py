@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from app.api import ids
+from app import global_ids as ids
 from app.scheduling.models import Weekday
 from tests.scheduling.support import (
     AVAILABILITY,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, update
 
-from app.api import ids
+from app import global_ids as ids
 from app.appointments import booking, lifecycle
 from app.appointments import series as series_service
 from app.appointments.series import SeriesBooking

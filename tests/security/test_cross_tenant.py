@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.schema import schema
 from tests.security.support import World, organization_rows
 from tests.support import error_codes

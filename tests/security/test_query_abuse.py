@@ -27,7 +27,7 @@ async def test_a_document_over_the_token_limit_is_refused(api, org):
 
 
 async def test_availability_of_too_many_professionals_is_refused(api, org):
-    from app.api import ids
+    from app import global_ids as ids
 
     many = [ids.encode("Professional", pk) for pk in range(1, 102)]
     body = await api.post("""query($ids: [ID!]!) { availability(professionalIds: $ids,

@@ -1,6 +1,6 @@
 """bookSeries, cancelSeries and appointmentSeries over GraphQL."""
 
-from app.api import ids
+from app import global_ids as ids
 from app.clock import utc_now
 from tests.series.test_booking_series import ready
 

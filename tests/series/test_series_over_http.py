@@ -10,7 +10,7 @@ The API runs on the real clock; the jobs run in-process with the clock moved on.
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.api import ids
+from app import global_ids as ids
 from app.clock import utc_now
 from app.credits import invariants
 from app.jobs import work

@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from app import global_ids as ids
 from app import json_sql
-from app.api import ids
 from app.api.compiled import (
     Compiler,
     RootRun,

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.appointments.types import (
     AppointmentSeriesType,
     AppointmentStateType,

@@ -3,7 +3,7 @@ executed or no-show."""
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.appointments.inputs import (
     AppointmentActionInput,
     AppointmentPayload,

@@ -10,7 +10,7 @@ from typing import Optional
 import strawberry
 from strawberry import Private
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.common import Connection, LocalTime, Node
 from app.api.context import Info
 from app.api.credits.types import CreditTransactionType

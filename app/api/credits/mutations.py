@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.api.credits.inputs import (
     AdjustCreditsInput,

@@ -4,7 +4,7 @@ entries by global ID (`node`), and User.creditBalance, which people's types leav
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.common import Connection
 from app.api.context import Info
 from app.api.credits.types import (

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.common import Node
 from app.organizations.models import Organization
 

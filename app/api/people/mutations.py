@@ -4,7 +4,7 @@ from functools import partial
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.api.errors import run_mutation, run_public_mutation
 from app.api.inputs import given_changes

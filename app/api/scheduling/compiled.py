@@ -3,8 +3,8 @@ professionals, their days and their slots as the JSON the client selected."""
 
 from typing import Any
 
+from app import global_ids as ids
 from app import json_sql
-from app.api import ids
 from app.api.compiled import (
     Compiler,
     NotCompilable,

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.api.errors import run_mutation
 from app.api.inputs import given_changes

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.context import Info
 from app.api.nodes import node_resolver
 from app.api.people.types import availability_rules_of_professional, time_off_of_professional

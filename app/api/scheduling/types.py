@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Private
 
-from app.api import ids
+from app import global_ids as ids
 from app.api.common import LocalTime, Node
 from app.api.context import Info
 from app.api.people.types import ProfessionalType

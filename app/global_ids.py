@@ -1,4 +1,8 @@
-"""The one codec for Relay global IDs: base64("Type:pk"), opaque to clients."""
+"""The one codec for Relay global IDs: base64("Type:pk"), opaque to clients.
+
+It sits below every package: the API encodes and decodes with it, and the webhook payloads
+the domain writes name their objects with the same IDs.
+"""
 
 import base64
 import binascii
