@@ -48,6 +48,9 @@ from app.api.scheduling import queries as scheduling_queries
 from app.api.scheduling.types import AvailabilityRuleType, TimeOffType, TimeSlotType
 from app.api.subscriptions import Subscription
 from app.api.supplied import check_all_supplied
+from app.api.webhooks import mutations as webhooks_mutations
+from app.api.webhooks import queries as webhooks_queries
+from app.api.webhooks.types import WebhookDeliveryType, WebhookEndpointType
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -65,12 +68,12 @@ class NodeQuery:
 Query = merge_types(
     "Query",
     (NodeQuery, people_queries.Query, organizations_queries.Query, scheduling_queries.Query,
-     appointments_queries.Query, credits_queries.Query),
+     appointments_queries.Query, credits_queries.Query, webhooks_queries.Query),
 )
 Mutation = merge_types(
     "Mutation",
     (people_mutations.Mutation, organizations_mutations.Mutation, scheduling_mutations.Mutation,
-     appointments_mutations.Mutation, credits_mutations.Mutation),
+     appointments_mutations.Mutation, credits_mutations.Mutation, webhooks_mutations.Mutation),
 )
 
 # Every domain is imported by now, so every resolver a lower domain declared is supplied.
@@ -87,6 +90,8 @@ _NODE_TYPES = [
     TimeOffType,
     TimeSlotType,
     CreditTransactionType,
+    WebhookEndpointType,
+    WebhookDeliveryType,
 ]
 
 class _Schema(strawberry.Schema):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, validation
-from app.appointments import booking_statement, messages
+from app.appointments import booking_statement, events, messages
 from app.appointments.booking_statement import Outcome
 from app.appointments.changes import AppointmentChange
 from app.appointments.models import Appointment, AppointmentState
@@ -73,6 +73,8 @@ async def book_time_slot(
             message=messages.booked_message(organization, parties.provider, slot.starts_at))
         match written.outcome:
             case Outcome.BOOKED:
+                if parties.booked_webhooks_wanted:
+                    await events.appointment_changed(session, events.BOOKED, appointment, at=now)
                 return AppointmentChange(appointment, debit, written.balance)
             case Outcome.SLOT_TAKEN:
                 raise slot_taken(field="slot_id")
@@ -124,6 +126,7 @@ async def book_slot(
         description="Booking",
     )
     await messages.tell_client(session, appointment, messages.Event.BOOKED)
+    await events.appointment_changed(session, events.BOOKED, appointment, at=now)
     return AppointmentChange(appointment, posting.transaction, posting.balance)
 
 

@@ -32,6 +32,7 @@ from enum import Enum
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.appointments.events import BOOKED
 from app.appointments.models import Appointment
 from app.auth import Role
 from app.credits.models import CreditBalance, CreditTransaction
@@ -41,6 +42,7 @@ from app.organizations.models import Organization
 from app.people.models import Professional, Student, User
 from app.scheduling.events import CHANNEL
 from app.scheduling.models import TimeSlot, TimeSlotStatus
+from app.webhooks.events import ALL_EVENTS
 
 # Column names apart from the actor's (id, role, active, ...): see `Prefetch`.
 _PARTIES = f"""
@@ -58,7 +60,11 @@ _PARTIES = f"""
            organization.time_zone AS organization_time_zone,
            organization.booking_window_days AS organization_booking_window_days,
            organization.minimum_notice_minutes AS organization_minimum_notice_minutes,
-           organization.cancellation_policy_hours AS organization_cancellation_policy_hours
+           organization.cancellation_policy_hours AS organization_cancellation_policy_hours,
+           EXISTS (SELECT FROM webhook_endpoints AS endpoint
+                   WHERE endpoint.organization_id = slot.organization_id AND endpoint.active
+                     AND endpoint.events && ARRAY['{BOOKED}', '{ALL_EVENTS}'])
+             AS booked_webhooks_wanted
     FROM time_slots AS slot
     JOIN professionals AS professional
       ON professional.organization_id = slot.organization_id
@@ -85,6 +91,9 @@ class BookingParties:
     client: User | None
     student: Student | None
     organization: Organization
+    # Whether an endpoint subscribes to appointment.booked: only then is the event written,
+    # so an organization without webhooks books in one statement still.
+    booked_webhooks_wanted: bool
 
 
 def parties_prefetch(slot_id: int, client_id: int, student_id: int | None) -> Prefetch:
@@ -123,6 +132,7 @@ def _parties(row: Row) -> BookingParties:
             booking_window_days=row.organization_booking_window_days,
             minimum_notice_minutes=row.organization_minimum_notice_minutes,
             cancellation_policy_hours=row.organization_cancellation_policy_hours),
+        booked_webhooks_wanted=row.booked_webhooks_wanted,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency, validation
-from app.appointments import messages, repository
+from app.appointments import events, messages, repository
 from app.appointments.changes import AppointmentChange, change, lock_visible
 from app.appointments.models import Appointment, AppointmentState
 from app.appointments.policy import Action, CancellationDecision, check_may, decide_cancellation
@@ -111,7 +111,11 @@ async def _cancel(
                                 description="Cancellation refund")
     await messages.tell_client(session, appointment, event,
                                refunded=posting.transaction.amount if posting else 0)
+    await events.appointment_changed(session, _EVENT_TYPES[event], appointment, at=now)
     return posting
+
+
+_EVENT_TYPES = {messages.Event.CANCELLED: events.CANCELLED, messages.Event.EXPIRED: events.EXPIRED}
 
 
 async def refund(

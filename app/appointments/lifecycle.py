@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import validation
-from app.appointments import messages
+from app.appointments import events, messages
 from app.appointments.changes import AppointmentChange, lock_visible
 from app.appointments.models import Appointment
 from app.appointments.policy import TRANSITIONS, Action, check_may
@@ -31,6 +31,7 @@ async def confirm_appointment(
     appointment.confirmed_at = now
     await _apply_notes(session, principal, appointment, notes)
     await messages.tell_client(session, appointment, messages.Event.CONFIRMED)
+    await events.appointment_changed(session, events.CONFIRMED, appointment, at=now)
     return AppointmentChange(appointment, None, None)
 
 
@@ -43,6 +44,7 @@ async def execute_appointment(
     appointment = await _transition(session, principal, appointment_id, Action.EXECUTE, now)
     appointment.executed_at = now
     await _apply_notes(session, principal, appointment, notes)
+    await events.appointment_changed(session, events.EXECUTED, appointment, at=now)
     return AppointmentChange(appointment, None, None)
 
 
@@ -54,6 +56,7 @@ async def mark_no_show(
     now = utc_now(now)
     appointment = await _transition(session, principal, appointment_id, Action.MARK_NO_SHOW, now)
     await _apply_notes(session, principal, appointment, notes)
+    await events.appointment_changed(session, events.NO_SHOW, appointment, at=now)
     return AppointmentChange(appointment, None, None)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
-from app.appointments import messages
+from app.appointments import events, messages
 from app.appointments.booking import check_booking_window
 from app.appointments.cancellation import refund
 from app.appointments.changes import AppointmentChange, change, lock_visible
@@ -75,6 +75,7 @@ async def reschedule_appointment(
         check_booking_window(principal, organization, new_slot.starts_at, now, field=field)
         await take_slot(session, new_slot.id, field=field)
         old_slot_id = appointment.time_slot_id
+        old_starts_at, old_ends_at = appointment.starts_at, appointment.ends_at
         # The contract: refundableUntil is a snapshot of the policy at booking. The move
         # keeps that policy (the notice it gave), not the organization's current one.
         policy_notice = appointment.starts_at - appointment.refundable_until
@@ -86,6 +87,8 @@ async def reschedule_appointment(
         await free_slot(session, old_slot_id, now)
         posting = await _settle_price_change(session, principal, appointment, now)
         await messages.tell_client(session, appointment, messages.Event.RESCHEDULED)
+        await events.rescheduled(session, appointment, at=now, previous_slot_id=old_slot_id,
+                                 previous_starts_at=old_starts_at, previous_ends_at=old_ends_at)
         return change(appointment, posting)
 
     request = {"appointment_id": appointment_id, "new_slot_id": new_slot_id}

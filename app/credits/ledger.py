@@ -15,6 +15,10 @@ and cancelling cannot stretch an expiry.
 Lots whose date has passed are expired by `expire_lots` (the hourly job),
 and also by a debit or refund of the same client before it draws, so a
 debit never spends credits that are past their date.
+
+Every movement but a booking's debit records its webhook event here (credits.purchased,
+.purchase_completed, .purchase_failed, .adjusted, .refunded, .expired), in the same
+transaction; a booking is told by appointment.booked.
 """
 
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credits import repository
+from app.credits import events, repository
 from app.credits.models import (
     CreditBalance,
     CreditLot,
@@ -81,8 +85,10 @@ async def purchase(
     if pending:
         session.add(entry)
         await session.flush()
-        return Posting(entry, await repository.lock_balance(session, user_id))
-    return await _grant(session, entry, now=now, purchased=credits)
+        posting = Posting(entry, await repository.lock_balance(session, user_id))
+    else:
+        posting = await _grant(session, entry, now=now, purchased=credits)
+    return await _told(session, events.PURCHASED, posting, now)
 
 
 async def complete_purchase(
@@ -90,7 +96,8 @@ async def complete_purchase(
 ) -> Posting:
     """Credits a PENDING purchase; settling twice is INVALID_STATE_TRANSITION."""
     entry = await _lock_pending_purchase(session, transaction_id)
-    return await _grant(session, entry, now=now, purchased=entry.amount)
+    posting = await _grant(session, entry, now=now, purchased=entry.amount)
+    return await _told(session, events.PURCHASE_COMPLETED, posting, now)
 
 
 async def fail_purchase(
@@ -102,7 +109,8 @@ async def fail_purchase(
     entry.processed_at = now
     entry.failure_reason = failure_reason
     await session.flush()
-    return Posting(entry, await repository.lock_balance(session, entry.user_id))
+    posting = Posting(entry, await repository.lock_balance(session, entry.user_id))
+    return await _told(session, events.PURCHASE_FAILED, posting, now)
 
 
 async def _lock_pending_purchase(session: AsyncSession, transaction_id: int) -> CreditTransaction:
@@ -144,8 +152,10 @@ async def adjust(
         processed_at=now,
     )
     if amount > 0:
-        return await _grant(session, entry, now=now, purchased=amount)
-    return await _take(session, entry, now=now, field="amount")
+        posting = await _grant(session, entry, now=now, purchased=amount)
+    else:
+        posting = await _take(session, entry, now=now, field="amount")
+    return await _told(session, events.ADJUSTED, posting, now)
 
 
 # ---- debits and refunds -----------------------------------------------------------
@@ -242,6 +252,7 @@ async def refund_debit(
     session.add(entry)
     await flush_or_raise(session, {
         "credit_transactions_reverses_key": Conflict("This debit has already been refunded.")})
+    await events.posted(session, events.REFUNDED, entry, balance, at=now)
     # Credits returned to a lot already past its date expire now (see the module doc).
     balance = await _expire(session, debit_entry.user_id, [lot for lot in lots if _due(lot, now)],
                             now=now) or balance
@@ -294,7 +305,15 @@ async def _expire(
         lot.expired_at = now
         await session.flush()
         await repository.add_draws(session, entry.id, {lot.id: amount})
+        await events.posted(session, events.EXPIRED, entry, balance, at=now)
     return balance
+
+
+async def _told(session: AsyncSession, event_type: str, posting: Posting,
+                now: datetime) -> Posting:
+    """The posting, once its webhook event is recorded."""
+    await events.posted(session, event_type, posting.transaction, posting.balance, at=now)
+    return posting
 
 
 def _due(lot: CreditLot, now: datetime) -> bool:

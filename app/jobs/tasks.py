@@ -13,11 +13,14 @@ from app.jobs import work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
 from app.people.emails import mint_token_for_message
+from app.webhooks import delivery as webhooks
 
 # The name `bookings_defer_slot_refresh` (migration 0005) queues jobs under.
 SLOT_REFRESH_TASK = "refresh_professional_slots"
 # The name `bookings_defer_notification` (migration 0008) queues jobs under.
 DELIVER_NOTIFICATION_TASK = "deliver_notification"
+# The name `bookings_defer_webhook_event` (migration 0012) queues jobs under.
+DELIVER_WEBHOOK_EVENT_TASK = "deliver_webhook_event"
 # How long the queue keeps finished jobs for `bookings jobs`.
 KEEP_SUCCEEDED_HOURS = 3 * 24
 KEEP_FAILED_HOURS = 30 * 24
@@ -104,6 +107,27 @@ async def deliver_notification(
         mint_token=mint_token_for_message,
     )
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+
+
+@_periodic("deliver_webhooks", "* * * * *")  # every minute
+async def deliver_webhooks(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Retries, and whatever an event's own job did not send (app/webhooks/delivery.py)."""
+    resources = _resources(context)
+    report = await webhooks.deliver_due(resources.db, now=utc_now(),
+                                        production=resources.settings.is_production)
+    return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
+
+
+@jobs_app.task(name=DELIVER_WEBHOOK_EVENT_TASK, pass_context=True)
+async def deliver_webhook_event(
+    context: JobContext, organization_id: int, event_id: str
+) -> dict[str, int]:
+    """Deferred with each event (`app.webhooks.events.record`), so it leaves within seconds."""
+    resources = _resources(context)
+    report = await webhooks.deliver_event(resources.db, organization_id, event_id,
+                                          now=utc_now(),
+                                          production=resources.settings.is_production)
+    return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
 
 
 @_periodic("purge_idempotency_keys", "37 * * * *")  # hourly

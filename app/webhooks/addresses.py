@@ -48,7 +48,8 @@ async def check_addresses(url: str, *, production: bool) -> list[str]:
             parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise UnsafeAddress(f"{parts.hostname} does not resolve: {error.strerror}") from error
-    addresses = sorted({info[4][0] for info in infos})
+    # In the resolver's order of preference, each once.
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if production:
         for address in addresses:
             if not is_public(address):

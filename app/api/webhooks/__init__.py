@@ -1,0 +1,1 @@
+"""Outgoing webhooks in the GraphQL layer: ADMIN's endpoints, their deliveries and attempts."""
