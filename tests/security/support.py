@@ -23,6 +23,8 @@ from app.people.account_tokens import TokenPurpose
 from app.people.models import Professional, Student
 from app.scheduling import service as scheduling
 from app.scheduling.models import Weekday
+from app.webhooks import signing
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tests.appointments.support import add_slot, add_slots
 from tests.support import Member, Tenant
 
@@ -195,6 +197,27 @@ class World:
             session.add(package)
             await session.flush()
         return ids.encode("CreditPackage", package.id)
+
+    async def webhook_endpoint(self) -> str:
+        """A new webhook endpoint of every event, at an address where nothing listens."""
+        async with self.db.transaction(self.org.id) as session:
+            endpoint = WebhookEndpoint(organization_id=self.org.id, url="http://127.0.0.1:9/hooks",
+                                       events=["*"], secret=signing.new_secret())
+            session.add(endpoint)
+            await session.flush()
+        return ids.encode("WebhookEndpoint", endpoint.id)
+
+    async def webhook_delivery(self) -> str:
+        """A delivery of an event to a new endpoint, already FAILED."""
+        endpoint_id = ids.parse(await self.webhook_endpoint())[1]
+        async with self.db.transaction(self.org.id) as session:
+            delivery = WebhookDelivery(
+                organization_id=self.org.id, endpoint_id=endpoint_id, event_id="evt_matrix",
+                event_type="credits.adjusted", payload="{}", status=DeliveryStatus.FAILED,
+                next_attempt_at=datetime.now(UTC))
+            session.add(delivery)
+            await session.flush()
+        return ids.encode("WebhookDelivery", delivery.id)
 
     async def student(self, guardian: str = "client") -> str:
         """A new student of `guardian`'s."""

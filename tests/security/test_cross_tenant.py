@@ -20,7 +20,7 @@ from tests.support import error_codes
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODE_KINDS = ["User", "Professional", "Student", "TimeSlot", "AvailabilityRule", "TimeOff",
               "Appointment", "CreditTransaction", "Organization", "AppointmentSeries",
-              "CreditPackage"]
+              "CreditPackage", "WebhookEndpoint", "WebhookDelivery"]
 
 
 async def ids_of(world: World) -> dict[str, str]:
@@ -36,6 +36,8 @@ async def ids_of(world: World) -> dict[str, str]:
         "Appointment": await world.appointment(),
         "CreditTransaction": await world.purchase(pending=True),
         "CreditPackage": await world.package(),
+        "WebhookEndpoint": await world.webhook_endpoint(),
+        "WebhookDelivery": await world.webhook_delivery(),
         "Organization": world.organization(),
         "UserWithoutProfile": await world.professional_user_without_profile(),
         "InvitedUser": await world.invited_user(),
@@ -132,6 +134,11 @@ MUTATION_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "startCheckout.input.userId": ("StartCheckoutInput", {
         "packageId": _ref("CreditPackage"), "userId": _ref("User"),
         "successUrl": "https://app.example.com/", "cancelUrl": "https://app.example.com/"}),
+    "updateWebhookEndpoint.input.id": ("UpdateWebhookEndpointInput", {
+        "id": _ref("WebhookEndpoint"), "url": "http://127.0.0.1:9/attack", "active": False}),
+    "deleteWebhookEndpoint.id": ("", {"id": _ref("WebhookEndpoint")}),
+    "rotateWebhookSecret.id": ("", {"id": _ref("WebhookEndpoint")}),
+    "redeliverWebhook.deliveryId": ("", {"deliveryId": _ref("WebhookDelivery")}),
     # An invited user: were B's user found, an invitation would be sent (and seen below).
     "resendInvitation.userId": ("", {"userId": _ref("InvitedUser")}),
     "revokeSessions.userId": ("", {"userId": _ref("User")}),

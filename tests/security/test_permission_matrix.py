@@ -80,6 +80,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     # Series are seen as their appointments are (docs/rules.md: recurring series).
     "node[AppointmentSeries: the client's with the professional]": APPOINTMENT_PARTIES,
     "node[AppointmentSeries: another client's]": NOT_THEIRS,
+    "node[WebhookEndpoint]": ADMIN_ONLY,
+    "node[WebhookDelivery]": ADMIN_ONLY,
     "me": EVERYONE,
     "organization": EVERYONE,
     "users": row(ALL_USERS, ALL_USERS, "client professional", "client"),
@@ -103,6 +105,7 @@ MATRIX: dict[str, dict[str, Any]] = {
     "creditTransactions[another client's]": row(OK, OK, FORBIDDEN, NOT_FOUND),
     "creditPackages": EVERYONE,
     "creditPackages[includeInactive]": FRONT_DESK,
+    "webhookEndpoints": ADMIN_ONLY,
     # ---- restricted fields --------------------------------------------------------------
     "Professional.licenseNumber[the professional's]": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
     "Professional.licenseNumber[another professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
@@ -209,6 +212,11 @@ MATRIX: dict[str, dict[str, Any]] = {
     "createCreditPackage": ADMIN_ONLY,
     "updateCreditPackage": ADMIN_ONLY,
     "rotateCalendarFeed": EVERYONE,
+    "createWebhookEndpoint": ADMIN_ONLY,
+    "updateWebhookEndpoint": ADMIN_ONLY,
+    "deleteWebhookEndpoint": ADMIN_ONLY,
+    "rotateWebhookSecret": ADMIN_ONLY,
+    "redeliverWebhook": ADMIN_ONLY,
     # Past the permission check, a server without Stripe says so (tests/payments: with it);
     # STAFF and ADMIN hold no credits themselves.
     "startCheckout": row(VALIDATION_FAILED, VALIDATION_FAILED, FORBIDDEN,
@@ -535,6 +543,8 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         node, w.series()),
     "node[AppointmentSeries: another client's]": lambda w: _call(
         node, w.series("other_client", "other_professional")),
+    "node[WebhookEndpoint]": lambda w: _call(node, w.webhook_endpoint()),
+    "node[WebhookDelivery]": lambda w: _call(node, w.webhook_delivery()),
     "me": lambda w: _ready(Call("{ me { id role } }")),
     "organization": lambda w: _ready(Call(
         "{ organization { slug settings { bookingWindowDays allowClientSignup } } }")),
@@ -558,6 +568,8 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         w.package(active=False), Call("{ creditPackages(includeInactive: true) { id } }")),
     "creditTransactions[another client's]": lambda w: _ready(
         Call(TRANSACTIONS, {"userId": w.org.other_client.id})),
+    "webhookEndpoints": lambda w: _after(w.webhook_endpoint(), Call(
+        "{ webhookEndpoints { id url deliveries { totalCount } } }")),
 
     "Professional.licenseNumber[the professional's]": lambda w: _ready(Call(
         "query($id: ID!) { node(id: $id) { ... on Professional { licenseNumber } } }",
@@ -764,6 +776,19 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         w.package()),
     "rotateCalendarFeed": lambda w: _ready(Call(
         "mutation { rotateCalendarFeed { userErrors { code field } } }")),
+    "createWebhookEndpoint": lambda w: _ready(mutation(
+        "createWebhookEndpoint", "CreateWebhookEndpointInput",
+        {"url": "http://127.0.0.1:9/hooks", "events": ["appointment.booked"]})),
+    "updateWebhookEndpoint": lambda w: _call(lambda global_id: mutation(
+        "updateWebhookEndpoint", "UpdateWebhookEndpointInput",
+        {"id": global_id, "active": False}), w.webhook_endpoint()),
+    "deleteWebhookEndpoint": lambda w: _call(
+        lambda global_id: by_id("deleteWebhookEndpoint", global_id), w.webhook_endpoint()),
+    "rotateWebhookSecret": lambda w: _call(
+        lambda global_id: by_id("rotateWebhookSecret", global_id), w.webhook_endpoint()),
+    "redeliverWebhook": lambda w: _call(lambda global_id: Call(
+        "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { userErrors { code field } } }",
+        {"id": global_id}), w.webhook_delivery()),
     "createCreditPackage": lambda w: _ready(mutation(
         "createCreditPackage", "CreateCreditPackageInput",
         {"name": "Five sessions", "credits": 5, "priceCents": 25000})),

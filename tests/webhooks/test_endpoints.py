@@ -1,0 +1,153 @@
+"""Registering webhook endpoints (docs/webhooks.md): the secret is shown once and rotates,
+bad input is refused with a clear userError and stores nothing, and the SSRF guard of
+production refuses plain http and private addresses."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from app.auth import Principal
+from app.errors import Conflict, ValidationFailed
+from app.webhooks import endpoints
+from app.webhooks.models import WebhookEndpoint
+from tests.appointments.support import give_credits
+from tests.webhooks.support import CREATE, Receiver, register, run_event_jobs
+
+LIST = "{ webhookEndpoints { id url events active createdAt } }"
+ROTATE = """mutation($id: ID!) { rotateWebhookSecret(id: $id) { webhookEndpoint { id } secret
+    userErrors { code } } }"""
+DELETE = """mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId
+    userErrors { code } } }"""
+UPDATE = """mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) {
+    webhookEndpoint { url events active } userErrors { code field message } } }"""
+
+
+async def endpoint_count(db, org) -> int:
+    async with db.transaction(org.id, read_only=True) as session:
+        return await session.scalar(select(func.count()).select_from(WebhookEndpoint))
+
+
+async def create(api, org, url: str, events: list[str]) -> dict:
+    return (await api.data(CREATE, {"input": {"url": url, "events": events}},
+                           as_=org.admin))["createWebhookEndpoint"]
+
+
+async def test_the_secret_is_shown_once_and_never_read_back(api, org):
+    made = await register(api, org, "http://127.0.0.1:9/hooks", ["appointment.booked"])
+    listed = await api.post(LIST, as_=org.admin)
+
+    assert made["secret"].startswith("whsec_")
+    assert made["secret"] not in str(listed)
+    assert listed["data"]["webhookEndpoints"] == [{
+        "id": made["id"], "url": "http://127.0.0.1:9/hooks", "events": ["appointment.booked"],
+        "active": True, "createdAt": listed["data"]["webhookEndpoints"][0]["createdAt"]}]
+
+
+async def test_a_rotated_secret_signs_from_then_on_and_the_old_one_verifies_nothing(
+        api, db, org):
+    receiver = Receiver().start()
+    try:
+        made = await register(api, org, receiver.url)
+        rotated = (await api.data(ROTATE, {"id": made["id"]}, as_=org.admin))[
+            "rotateWebhookSecret"]
+        await give_credits(db, org, org.client, 1)
+        await run_event_jobs(db, org)
+    finally:
+        receiver.stop()
+    [received] = receiver.received
+
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != made["secret"]
+    Webhook(rotated["secret"]).verify(received.body, received.headers)
+    with pytest.raises(Exception, match="signature"):
+        Webhook(made["secret"]).verify(received.body, received.headers)
+
+
+async def test_an_update_changes_only_what_it_names_and_a_delete_ends_the_endpoint(
+        api, db, org):
+    made = await register(api, org, "http://127.0.0.1:9/hooks", ["credits.adjusted"])
+
+    changed = (await api.data(UPDATE, {"input": {"id": made["id"], "events": [
+        "credits.expired", "credits.expired", "appointment.booked"]}}, as_=org.admin))[
+        "updateWebhookEndpoint"]
+    deleted = (await api.data(DELETE, {"id": made["id"]}, as_=org.admin))["deleteWebhookEndpoint"]
+    again = (await api.data(DELETE, {"id": made["id"]}, as_=org.admin))["deleteWebhookEndpoint"]
+
+    assert changed == {"webhookEndpoint": {"url": "http://127.0.0.1:9/hooks", "active": True,
+                                           "events": ["credits.expired", "appointment.booked"]},
+                       "userErrors": []}
+    assert deleted == {"deletedId": made["id"], "userErrors": []}
+    assert again["userErrors"] == [{"code": "NOT_FOUND"}]
+    assert await endpoint_count(db, org) == 0
+
+
+@pytest.mark.parametrize(("url", "events", "field", "says"), [
+    ("http://127.0.0.1:9/hooks", ["appointment.bookd"], "events", "Unknown event type"),
+    ("http://127.0.0.1:9/hooks", [], "events", "at least one"),
+    ("ftp://example.com/hooks", ["*"], "url", "http(s)"),
+    ("javascript:alert(1)", ["*"], "url", "http(s)"),
+    ("https://user:password@example.com/hooks", ["*"], "url", "credentials"),
+    ("https://" + "a" * 2100 + ".example.com/", ["*"], "url", "2048"),
+])
+async def test_bad_input_is_refused_with_a_clear_error_and_stores_nothing(
+        api, db, org, url, events, field, says):
+    answer = await create(api, org, url, events)
+
+    [error] = answer["userErrors"]
+    assert (error["code"], error["field"]) == ("VALIDATION_FAILED", ["input", field])
+    assert says in error["message"]
+    assert (answer["webhookEndpoint"], answer["secret"]) == (None, None)
+    assert await endpoint_count(db, org) == 0
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://hooks.example.com/", "must be https"),
+    ("https://127.0.0.1/hooks", "not a public address"),
+    ("https://localhost/hooks", "not a public address"),
+    ("https://10.1.2.3/hooks", "not a public address"),
+    ("https://169.254.169.254/latest", "not a public address"),  # cloud metadata
+    ("https://[::ffff:192.168.0.1]/hooks", "not a public address"),
+    ("https://does-not-exist.invalid/hooks", "does not resolve"),
+])
+async def test_production_refuses_plain_http_and_private_addresses(db, org, url, says):
+    admin = Principal(user_id=org.admin.user.id, organization_id=org.id, role=org.admin.role)
+    async with db.transaction(org.id) as session:
+        with pytest.raises(ValidationFailed, match=says) as refused:
+            await endpoints.create_endpoint(session, admin, url=url, events=["*"],
+                                            production=True)
+
+    assert refused.value.field == "url"
+    assert await endpoint_count(db, org) == 0
+
+
+async def test_production_accepts_https_on_a_public_address(db, org):
+    admin = Principal(user_id=org.admin.user.id, organization_id=org.id, role=org.admin.role)
+    async with db.transaction(org.id) as session:
+        endpoint, secret = await endpoints.create_endpoint(
+            session, admin, url="https://93.184.215.14/hooks", events=["*"], production=True)
+
+    assert endpoint.url == "https://93.184.215.14/hooks" and secret.startswith("whsec_")
+
+
+async def test_an_organization_has_at_most_twenty_endpoints_even_when_admins_race(api, db, org):
+    for number in range(endpoints.MAX_ENDPOINTS - 2):
+        await register(api, org, f"http://127.0.0.1:9/hooks/{number}")
+    admin = Principal(user_id=org.admin.user.id, organization_id=org.id, role=org.admin.role)
+
+    async def add(number: int) -> str:
+        try:
+            async with db.transaction(org.id) as session:
+                await endpoints.create_endpoint(session, admin, events=["*"], production=False,
+                                                url=f"http://127.0.0.1:9/race/{number}")
+        except Conflict:
+            return "refused"
+        return "added"
+
+    outcomes = await asyncio.gather(*(add(number) for number in range(4)))
+    over = await create(api, org, "http://127.0.0.1:9/one-more", ["*"])
+
+    assert sorted(outcomes) == ["added", "added", "refused", "refused"]
+    assert await endpoint_count(db, org) == endpoints.MAX_ENDPOINTS
+    assert over["userErrors"][0]["code"] == "CONFLICT"
+    assert "at most 20" in over["userErrors"][0]["message"]
