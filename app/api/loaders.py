@@ -14,6 +14,7 @@ from app.credits import repository as credits
 from app.people import repository as people
 from app.scheduling import repository as scheduling
 from app.scheduling import service as scheduling_service
+from app.webhooks import endpoints as webhooks
 
 if TYPE_CHECKING:
     from app.api.context import Context
@@ -69,7 +70,7 @@ class Loaders:
     """The loaders of one request; none outlives it, so none can serve stale or foreign rows.
 
     Each is made when first asked for: a request uses two or three of them, and making
-    all thirteen cost more than some requests' own work.
+    all of them cost more than some requests' own work.
     """
 
     def __init__(self, context: "Context") -> None:
@@ -134,6 +135,11 @@ class Loaders:
     def credit_transactions_of_appointment(self) -> DataLoader:
         return _many_each(self._context, credits.get_transactions_of_appointments,
                           lambda entry: entry.appointment_id)
+
+    @cached_property
+    def webhook_attempts(self) -> DataLoader:
+        """A delivery's attempts, by delivery id."""
+        return _many_each(self._context, webhooks.attempts_of, lambda item: item.delivery_id)
 
 
 def _time_off_in_range(context: "Context") -> DataLoader:

@@ -62,9 +62,7 @@ class WebhookDeliveryType(Node):
 
     @strawberry.field(description="Every attempt so far, in order.")
     async def attempt_log(self, info: Info) -> list[WebhookAttemptType]:
-        principal = await info.context.principal()
-        async with info.context.reading() as session:
-            found = await endpoints.attempts_of(session, principal, self.pk)
+        found = await info.context.loaders.webhook_attempts.load(self.pk)
         return [WebhookAttemptType.from_model(attempt) for attempt in found]
 
 
