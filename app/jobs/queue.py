@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import procrastinate
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 from procrastinate.periodic import PeriodicRegistry
 from sqlalchemy import text
 
@@ -100,6 +102,34 @@ async def run_worker(
     finally:
         jobs_app.periodic_registry = schedules
         await webhook_client.aclose()
+
+
+# ---- jobs of workers that died --------------------------------------------------------
+
+# A worker beats its heart every 10 s (procrastinate's default); one silent this long died.
+STALLED_AFTER_SECONDS = 60
+
+
+async def retry_stalled_jobs(app: procrastinate.App) -> dict[str, int]:
+    """Hands the jobs of dead workers (killed, lost) to the living: each goes back to the
+    queue. procrastinate leaves them `doing` forever, and a `doing` job holds its lock:
+    one periodic run caught in a killed worker would stop that task for good.
+
+    A stalled periodic run whose next run is already queued (its queueing lock is taken) is
+    marked failed instead: the queued run does the same work.
+    """
+    manager = app.job_manager
+    outcomes = {"retried": 0, "superseded": 0}
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
+        try:
+            await manager.retry_job(job)
+            outcome = "retried"
+        except UniqueViolation:
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            outcome = "superseded"
+        outcomes[outcome] += 1
+        logger.warning("job %s (%s) of a dead worker: %s", job.id, job.task_name, outcome)
+    return outcomes
 
 
 # ---- listing jobs (for operators) ---------------------------------------------------

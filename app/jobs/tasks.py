@@ -9,7 +9,7 @@ which the job queue's one log line per finished job carries (app/logs.py).
 from procrastinate import JobContext, RetryStrategy
 
 from app.clock import utc_now
-from app.jobs import work
+from app.jobs import queue, work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
 from app.people.emails import mint_token_for_message
@@ -136,6 +136,16 @@ async def deliver_webhook_event(
 async def purge_idempotency_keys(context: JobContext, timestamp: int) -> dict[str, int]:
     purged = await work.purge_idempotency_keys(_resources(context).db, now=utc_now())
     return {"keys_purged": purged}
+
+
+# No lock: a run caught in a dead worker must not hold back the run that would free it.
+# Two runs at once do no harm (a job is handed back once: retrying one already queued fails
+# quietly, see `retry_stalled_jobs`).
+@jobs_app.periodic(cron="* * * * *")
+@jobs_app.task(name="retry_stalled_jobs", pass_context=True, queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Jobs of workers that died mid-job go back to the queue (app/jobs/queue.py)."""
+    return await queue.retry_stalled_jobs(context.app)
 
 
 @_periodic("prune_job_history", "47 3 * * *")  # nightly

@@ -18,7 +18,7 @@ from tests.jobs.support import principal, slots_of
 
 # fill_booking_windows is left out: it would fill every test organization's window.
 PERIODIC_TASKS = ["expire_credit_lots", "expire_unconfirmed_bookings", "queue_reminders",
-                  "deliver_notifications", "deliver_webhooks", "purge_idempotency_keys",
+                  "deliver_notifications", "deliver_webhooks", "purge_idempotency_keys", "retry_stalled_jobs",
                   "prune_job_history"]
 
 
