@@ -6,7 +6,10 @@ machine; PostgreSQL hands each job to one of them. procrastinate speaks
 psycopg 3, so its connection string is the libpq form of `DATABASE_URL`.
 """
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from typing import Any
 
 import httpx
 import procrastinate
-from procrastinate.exceptions import UniqueViolation
+from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from procrastinate.periodic import PeriodicRegistry
 from sqlalchemy import text
@@ -82,26 +85,84 @@ async def run_worker(
     webhook_client = webhook_delivery.new_client()
     resources = WorkerResources(db=db, sender=sender or sender_from_settings(settings),
                                 settings=settings, webhook_client=webhook_client)
-    # One connection listens for new jobs, one beats the heart, the rest run jobs.
     jobs_app.perform_import_paths()  # registers the tasks and their schedules
     schedules = jobs_app.periodic_registry
     if not schedule:
         jobs_app.periodic_registry = PeriodicRegistry()
+    stop_requested = asyncio.Event()
     try:
-        # The queue LISTENs for new jobs, so it connects directly, not through PgBouncer.
-        listen_url = settings.database_listen_url or db.listen_url
-        async with opened(listen_url, max_connections=concurrency + 2) as app:
-            await app.run_worker_async(
-                concurrency=concurrency,
-                wait=wait,
-                install_signal_handlers=install_signal_handlers,
-                name=name,
-                additional_context={RESOURCES: resources},
-                **options,
-            )
+        with _stop_on_signals(stop_requested, enabled=install_signal_handlers):
+            await _work_until_stopped(
+                settings.database_listen_url or db.listen_url, stop_requested,
+                concurrency=concurrency, wait=wait, name=name,
+                additional_context={RESOURCES: resources}, **options)
     finally:
         jobs_app.periodic_registry = schedules
         await webhook_client.aclose()
+
+
+# How long a worker that lost its database waits before it starts again, at first and at most.
+RESTART_DELAYS = (1.0, 30.0)
+
+
+async def _work_until_stopped(listen_url: str, stop_requested: asyncio.Event, *,
+                              concurrency: int, wait: bool, **worker_options: Any) -> None:
+    """procrastinate's worker, started again whenever it stops on its own.
+
+    It stops on its own when one of its side tasks (listening for jobs, beating its heart)
+    loses the database, e.g. while PostgreSQL restarts; without this the process exited
+    and waited for a supervisor. A stop that was asked for (a signal, the caller's
+    cancellation, `wait=False` having caught up) ends it for good.
+    """
+    delay = RESTART_DELAYS[0]
+    while True:
+        try:
+            # The queue LISTENs for new jobs, so it connects directly, not through PgBouncer.
+            # One connection listens, one beats the heart, the rest run jobs.
+            async with opened(listen_url, max_connections=concurrency + 2) as app:
+                running = asyncio.create_task(app.run_worker_async(
+                    concurrency=concurrency, wait=wait, install_signal_handlers=False,
+                    **worker_options))
+                stopping = asyncio.create_task(stop_requested.wait())
+                try:
+                    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                    if not running.done():  # a stop was asked for: finish the running jobs
+                        running.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await running
+                if stop_requested.is_set():
+                    return
+                running.result()  # how it stopped on its own, if by an error
+        except ConnectorException as error:
+            if stop_requested.is_set():
+                return
+            logger.error("the job worker cannot reach the database (%s); trying again in "
+                         "%.0f s", error.__cause__ or error, delay)
+        else:
+            if stop_requested.is_set() or not wait:
+                return
+            logger.error("the job worker stopped on its own (it lost the database); starting "
+                         "it again in %.0f s", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RESTART_DELAYS[1])
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop_requested: asyncio.Event, *, enabled: bool):
+    """SIGTERM and SIGINT ask the worker to stop (after its running jobs)."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop_requested.set)
+    try:
+        yield
+    finally:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(number)
 
 
 # ---- jobs of workers that died --------------------------------------------------------
