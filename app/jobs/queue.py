@@ -167,8 +167,9 @@ def _stop_on_signals(stop_requested: asyncio.Event, *, enabled: bool):
 
 # ---- jobs of workers that died --------------------------------------------------------
 
-# A worker beats its heart every 10 s (procrastinate's default); one silent this long died.
-STALLED_AFTER_SECONDS = 60
+# A worker beats its heart every 10 s (procrastinate's default); one silent for three beats
+# died (procrastinate's own `stalled_worker_timeout` is as long).
+STALLED_AFTER_SECONDS = 30
 
 
 async def retry_stalled_jobs(app: procrastinate.App) -> dict[str, int]:

@@ -6,9 +6,11 @@ to repeat anyway. Times are UTC cron expressions. Each returns a summary of what
 which the job queue's one log line per finished job carries (app/logs.py).
 """
 
-from procrastinate import JobContext, RetryStrategy
+from procrastinate import BaseRetryStrategy, JobContext, RetryDecision, RetryStrategy
+from procrastinate.jobs import Job
 
 from app.clock import utc_now
+from app.db import is_unavailable
 from app.jobs import queue, work
 from app.jobs.queue import RESOURCES, WorkerResources, jobs_app
 from app.notifications import delivery
@@ -30,11 +32,26 @@ def _resources(context: JobContext) -> WorkerResources:
     return context.additional_context[RESOURCES]
 
 
+class AfterAnOutage(BaseRetryStrategy):
+    """A run that failed because the database was unreachable runs again, after 2, 4, 8 ...
+    seconds (a minute at most), up to 8 times; any other failure is a bug, which a retry
+    would only repeat. Without it a run that met a PostgreSQL restart was lost until the
+    next one: a minute for most, a day for the nightly ones."""
+
+    MAX_ATTEMPTS = 8
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if job.attempts >= self.MAX_ATTEMPTS or not is_unavailable(exception):
+            return None
+        return RetryDecision(retry_in={"seconds": min(60, 2 ** (job.attempts + 1))})
+
+
 def _periodic(name: str, cron: str):
     """A task run on a schedule, one run at a time across every worker."""
 
     def decorate(function):
-        task = jobs_app.task(name=name, pass_context=True, lock=name, queueing_lock=name)(function)
+        task = jobs_app.task(name=name, pass_context=True, lock=name, queueing_lock=name,
+                             retry=AfterAnOutage())(function)
         return jobs_app.periodic(cron=cron)(task)
 
     return decorate
@@ -94,7 +111,7 @@ async def deliver_notifications(context: JobContext, timestamp: int) -> dict[str
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
 
 
-@jobs_app.task(name=DELIVER_NOTIFICATION_TASK, pass_context=True)
+@jobs_app.task(name=DELIVER_NOTIFICATION_TASK, pass_context=True, retry=AfterAnOutage())
 async def deliver_notification(
     context: JobContext, organization_id: int, message_id: int
 ) -> dict[str, int]:
@@ -119,7 +136,7 @@ async def deliver_webhooks(context: JobContext, timestamp: int) -> dict[str, int
     return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
 
 
-@jobs_app.task(name=DELIVER_WEBHOOK_EVENT_TASK, pass_context=True)
+@jobs_app.task(name=DELIVER_WEBHOOK_EVENT_TASK, pass_context=True, retry=AfterAnOutage())
 async def deliver_webhook_event(
     context: JobContext, organization_id: int, event_id: str
 ) -> dict[str, int]:
@@ -141,7 +158,7 @@ async def purge_idempotency_keys(context: JobContext, timestamp: int) -> dict[st
 # No lock: a run caught in a dead worker must not hold back the run that would free it.
 # Two runs at once do no harm (a job is handed back once: retrying one already queued fails
 # quietly, see `retry_stalled_jobs`).
-@jobs_app.periodic(cron="* * * * *")
+@jobs_app.periodic(cron="* * * * * */15")  # every 15 seconds (the sixth field: seconds)
 @jobs_app.task(name="retry_stalled_jobs", pass_context=True, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(context: JobContext, timestamp: int) -> dict[str, int]:
     """Jobs of workers that died mid-job go back to the queue (app/jobs/queue.py)."""
