@@ -170,20 +170,32 @@ async def _send_in_turn(db: Database, organization_id: int, client: httpx.AsyncC
                         deliveries: list[ClaimedDelivery], *, now: datetime,
                         production: bool) -> list[DeliveryStatus]:
     """One endpoint's deliveries, oldest first, until one fails: the rest wait for its retry,
-    no attempt counted."""
+    no attempt counted. A chain that would outlast the claim's lease stops in time and leaves
+    the rest due at once: past the lease another worker may claim them, and would send them
+    a second time."""
+    send_until = time.monotonic() + (LEASE.total_seconds() - 2 * client.timeout.read)
     statuses = []
     for index, delivery in enumerate(deliveries):
+        if index > 0 and time.monotonic() > send_until:
+            await _postpone(db, organization_id, deliveries[index:], until=now)
+            break
         status, retry_at = await _send_and_record(db, organization_id, client, delivery, now=now,
                                                   production=production)
         statuses.append(status)
         if status is not DeliveryStatus.DELIVERED:
-            waiting = [later.id for later in deliveries[index + 1:]]
-            if waiting:
-                async with db.transaction(organization_id) as session:
-                    await session.execute(_POSTPONE, {"organization_id": organization_id,
-                                                      "ids": waiting, "until": retry_at or now})
+            await _postpone(db, organization_id, deliveries[index + 1:], until=retry_at or now)
             break
     return statuses
+
+
+async def _postpone(db: Database, organization_id: int, deliveries: list[ClaimedDelivery], *,
+                    until: datetime) -> None:
+    """Ends the lease of claimed deliveries not sent, without counting an attempt."""
+    if deliveries:
+        async with db.transaction(organization_id) as session:
+            await session.execute(_POSTPONE, {"organization_id": organization_id,
+                                              "ids": [delivery.id for delivery in deliveries],
+                                              "until": until})
 
 
 _CLAIM = text(

@@ -271,3 +271,32 @@ async def test_an_inactive_endpoint_gets_nothing_new_and_its_waiting_deliveries_
 
     assert (paused.delivered, resumed.delivered) == (0, 1)
     assert len(await deliveries(db, org)) == 1
+
+
+async def test_a_sweep_stops_an_endpoints_chain_before_its_lease_ends(
+        db, api, org, receiver, monkeypatch):
+    # A lease of 2 s and a 0.5 s timeout leave 1 s to send in: a slow receiver takes 0.4 s
+    # a request, so the sweep sends two or three and leaves the rest due, unattempted, for
+    # the next one: none goes out after its lease, when another worker could claim it too.
+    monkeypatch.setattr(delivery, "LEASE", timedelta(seconds=2))
+    await register(api, org, receiver.url)
+    receiver.stop()
+    for _ in range(6):
+        await give_credits(db, org, org.client, 1)
+    await run_event_jobs(db, org)  # refused: the endpoint is failing, the rest wait
+    receiver.start()
+    receiver.stall = 0.4
+
+    first = await delivery.deliver_due(db, now=utc_now() + timedelta(minutes=2),
+                                       production=False, organization_ids=[org.id],
+                                       timeout=0.5)
+    left = [row for row in await deliveries(db, org) if row.status == "PENDING"]
+    receiver.stall = 0
+    second = await delivery.deliver_due(db, now=utc_now() + timedelta(minutes=2),
+                                        production=False, organization_ids=[org.id],
+                                        timeout=0.5)
+
+    assert 1 <= first.delivered < 6 and first.retrying == 0
+    assert left and all(row.attempts == 0 for row in left)
+    assert first.delivered + second.delivered == 6
+    assert len(receiver.event_ids()) == len(set(receiver.event_ids())) == 6
