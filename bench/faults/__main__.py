@@ -278,8 +278,10 @@ async def run(seed_value: int, seconds: float, clients: int, work: Path) -> int:
         cluster.stop()
 
     print(f"\nrequests {stats.requests}, retries {stats.retries}, acknowledged "
-          f"{len(stats.acknowledged)}, given up {stats.gave_up}; longest unavailability a "
-          f"client saw: {stats.longest_unavailable:.1f} s")
+          f"{len(stats.acknowledged)}, given up {stats.gave_up}")
+    print("longest unavailability each client saw: " + ", ".join(
+        f"{name} {seconds:.1f} s" for name, seconds in sorted(stats.longest_unavailable.items()))
+        + (" (the others: never)" if len(stats.longest_unavailable) < len(simulated) else ""))
     print("faults: " + ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
     print("exited on their own and started again: "
           + (", ".join(f"{name} x{n}" for name, n in sorted(restarted.items())) or "none"))

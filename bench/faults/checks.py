@@ -58,6 +58,13 @@ async def acknowledged_are_stored(connection: AsyncConnection,
                     problems.append(f"confirm of {appointment.id}: never confirmed")
                 elif ack.kind in ("book", "reschedule"):
                     last_slot[appointment.id] = _pk(payload["appointment"]["timeSlot"]["id"])
+            case "series":
+                for occurrence in payload["appointments"]:
+                    appointment = appointments.get(_pk(occurrence["id"]))
+                    if appointment is None:
+                        problems.append(f"series occurrence {occurrence['id']}: not stored")
+                    else:
+                        last_slot[appointment.id] = _pk(occurrence["timeSlot"]["id"])
             case "purchase" | "settle":
                 global_id = (given["transactionId"] if ack.kind == "settle"
                              else payload["creditTransaction"]["id"])
@@ -100,6 +107,9 @@ async def one_effect_per_key(connection: AsyncConnection, organization_id: int,
                                 f"first {first_answer[request.key]}")
             if request.kind == "book" and payload.get("appointment"):
                 made_appointments[_pk(payload["appointment"]["id"])] += 1
+            if request.kind == "series":
+                made_appointments.update(_pk(occurrence["id"])
+                                         for occurrence in payload["appointments"])
             if request.kind == "purchase" and payload.get("creditTransaction"):
                 made_purchases[_pk(payload["creditTransaction"]["id"])] += 1
     booked = {row.id for row in await connection.execute(text(

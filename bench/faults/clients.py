@@ -19,6 +19,8 @@ from app import global_ids
 BOOK = """mutation($input: BookTimeSlotInput!) { bookTimeSlot(input: $input) {
     appointment { id state timeSlot { id } } creditTransaction { id }
     userErrors { code message } } }"""
+BOOK_SERIES = """mutation($input: BookSeriesInput!) { bookSeries(input: $input) {
+    series { id } appointments { id state timeSlot { id } } userErrors { code message } } }"""
 CANCEL = """mutation($input: CancelAppointmentInput!) { cancelAppointment(input: $input) {
     appointment { id state } creditTransaction { id } userErrors { code message } } }"""
 RESCHEDULE = """mutation($input: RescheduleAppointmentInput!) {
@@ -32,7 +34,7 @@ SETTLE = """mutation($input: SettleCreditPurchaseInput!) { completeCreditPurchas
     creditTransaction { id status } userErrors { code message } } }"""
 
 # What a client does next, and how often.
-ACTIONS = {"book": 4, "cancel": 2, "reschedule": 2, "confirm": 2, "purchase": 2}
+ACTIONS = {"book": 4, "series": 1, "cancel": 2, "reschedule": 2, "confirm": 2, "purchase": 2}
 REQUEST_TIMEOUT = 8.0
 GIVE_UP_AFTER = 120.0  # seconds of failed tries for one request; a real client would too
 MAX_BACKOFF = 2.0
@@ -68,7 +70,7 @@ class Stats:
     retries: int = 0
     gave_up: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
-    longest_unavailable: float = 0.0
+    longest_unavailable: dict[str, float] = field(default_factory=dict)  # per client
     acknowledged: list[Acknowledged] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
@@ -111,6 +113,16 @@ class SimulatedClient:
             appointment = payload["appointment"]["id"]
             self.appointments[appointment] = payload["appointment"]["state"]
             self.professional_of[appointment] = professional_id
+
+    async def series(self, http: httpx.AsyncClient) -> None:
+        """A weekly series of two from a slot: the occurrences it can book."""
+        slot_id, professional_id = self.rng.choice(self.slots)
+        variables = {"input": {"timeSlotId": slot_id, "frequency": "WEEKLY", "count": 2,
+                               "idempotencyKey": self._key()}}
+        payload = await self._mutate(http, "series", BOOK_SERIES, variables, self.token)
+        for appointment in (payload or {}).get("appointments", []):
+            self.appointments[appointment["id"]] = appointment["state"]
+            self.professional_of[appointment["id"]] = professional_id
 
     async def cancel(self, http: httpx.AsyncClient) -> None:
         appointment = self._open_appointment()
@@ -204,8 +216,9 @@ class SimulatedClient:
                     if "errors" in body:
                         raise RuntimeError(f"{response.status_code}: {body['errors']}")
                     if first_failure is not None:
-                        self.stats.longest_unavailable = max(self.stats.longest_unavailable,
-                                                             time.monotonic() - first_failure)
+                        self.stats.longest_unavailable[self.name] = max(
+                            self.stats.longest_unavailable.get(self.name, 0.0),
+                            time.monotonic() - first_failure)
                     return body
             except httpx.HTTPError:
                 pass
