@@ -6,7 +6,9 @@ messages), their attempt is counted and they are leased until
 `now + LEASE`. Sending happens outside any transaction; each outcome is then
 recorded in its own short transaction. A worker that dies between sending
 and recording leaves the lease to expire, and the message is sent again: at
-least once, never lost.
+least once, never lost. A batch that would outlast its lease (a slow mail server)
+stops at half of it and hands the rest back, so no message is sent after another
+worker could have claimed it.
 
 A failure schedules the next attempt with exponential backoff and keeps the
 error; after `max_attempts` the message is FAILED for good. A failing message
@@ -22,6 +24,7 @@ the token is born when it is sent and is never stored but as a hash.
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -165,7 +168,16 @@ async def _send_all(
     now: datetime,
     max_attempts: int,
 ) -> None:
-    for message in claimed:
+    # Past the lease another worker may claim what is left and send it too: stop at half of
+    # it (a slow mail server, a long timeout) and hand the rest back, uncounted.
+    send_until = time.monotonic() + LEASE.total_seconds() / 2
+    for index, message in enumerate(claimed):
+        if index > 0 and time.monotonic() > send_until:
+            async with db.transaction(organization_id) as session:
+                await session.execute(_RELEASE, {
+                    "organization_id": organization_id, "now": now,
+                    "ids": [left.id for left in claimed[index:]]})
+            break
         status = await _send_one(db, organization_id, sender, message, now=now,
                                  max_attempts=max_attempts)
         if status is NotificationStatus.SENT:
@@ -175,6 +187,14 @@ async def _send_all(
         else:
             report.retrying += 1
 
+
+_RELEASE = text(
+    """
+    UPDATE notification_outbox
+    SET attempts = attempts - 1, next_attempt_at = :now, updated_at = now()
+    WHERE organization_id = :organization_id AND id = ANY(:ids) AND status = 'PENDING'
+    """
+)
 
 _CLAIM = text(
     """

@@ -73,3 +73,30 @@ async def test_concurrent_deliveries_send_each_message_once(db, org):
     assert sorted(message.subject for message in sender.sent) == [
         f"Message {number}" for number in range(6)]
     assert {message.status for message in await messages_of(db, org)} == {NotificationStatus.SENT}
+
+
+class SlowSender(RecordingSender):
+    async def send(self, message) -> None:
+        await asyncio.sleep(0.3)
+        await super().send(message)
+
+
+async def test_a_slow_batch_stops_before_its_lease_ends_and_hands_the_rest_back(
+        db, org, monkeypatch):
+    # A lease of 1 s leaves half a second to send in: past the lease another worker could
+    # claim the rest and send them too.
+    monkeypatch.setattr(delivery, "LEASE", timedelta(seconds=1))
+    for number in range(6):
+        await enqueue(db, org, org.client, f"Message {number}")
+    sender = SlowSender()
+
+    first = await delivery.deliver_due(db, sender, now=NOW, organization_ids=[org.id])
+    waiting = [message for message in await messages_of(db, org)
+               if message.status is NotificationStatus.PENDING]
+    later = [await delivery.deliver_due(db, sender, now=NOW, organization_ids=[org.id])
+             for _ in range(5)]
+
+    assert 1 <= first.sent < 6
+    assert waiting and all(message.attempts == 0 for message in waiting)
+    assert first.sent + sum(report.sent for report in later) == 6
+    assert len({message.subject for message in sender.sent}) == len(sender.sent) == 6
