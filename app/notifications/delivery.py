@@ -46,8 +46,8 @@ FIRST_RETRY_DELAY = timedelta(minutes=1)
 MAX_RETRY_DELAY = timedelta(hours=1)
 DEFAULT_MAX_ATTEMPTS = 5
 BATCH_SIZE = 50
-# One run sends at most this many batches per organization; the next run goes on.
-MAX_BATCHES = 20
+# How long one run of the sweep goes on sending; it runs every minute.
+RUN_BUDGET = timedelta(seconds=45)
 MAX_ERROR_LENGTH = 2000
 
 
@@ -56,11 +56,13 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    claimed: int = 0
 
     def add(self, other: "DeliveryReport") -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
+        self.claimed += other.claimed
 
 
 # Makes the token a message of this kind links to, for its recipient, in the claim's
@@ -98,22 +100,35 @@ async def deliver_due(
     batch_size: int = BATCH_SIZE,
     organization_ids: Collection[int] | None = None,
     mint_token: TokenMinter | None = None,
+    budget: timedelta = RUN_BUDGET,
 ) -> DeliveryReport:
-    """Sends the messages due at `now` of every organization (or of those asked for)."""
+    """Sends the messages due at `now` of every organization (or of those asked for).
+
+    A batch per organization in turn, round after round, while any has more and `budget`
+    lasts: a busy organization gets no more than its turn, and a backlog drains as fast as
+    the sender takes it (a fixed number of batches per run fell behind under load). What is
+    left waits for the next run.
+    """
     async with db.transaction(None, read_only=True) as session:
         existing = await organizations.get_all_ids(session)
+    waiting = [organization_id for organization_id in existing
+               if organization_ids is None or organization_id in organization_ids]
     report = DeliveryReport()
-    for organization_id in existing:
-        if organization_ids is not None and organization_id not in organization_ids:
-            continue
-        report.add(await deliver_due_of_organization(
-            db, organization_id, sender, now=now, max_attempts=max_attempts,
-            batch_size=batch_size, mint_token=mint_token,
-        ))
+    stop_at = time.monotonic() + budget.total_seconds()
+    while waiting and time.monotonic() < stop_at:
+        more = []
+        for organization_id in waiting:
+            batch = await deliver_batch_of_organization(
+                db, organization_id, sender, now=now, max_attempts=max_attempts,
+                batch_size=batch_size, mint_token=mint_token)
+            report.add(batch)
+            if batch.claimed == batch_size:
+                more.append(organization_id)
+        waiting = more
     return report
 
 
-async def deliver_due_of_organization(
+async def deliver_batch_of_organization(
     db: Database,
     organization_id: int,
     sender: Sender,
@@ -123,15 +138,13 @@ async def deliver_due_of_organization(
     batch_size: int = BATCH_SIZE,
     mint_token: TokenMinter | None = None,
 ) -> DeliveryReport:
-    """Sends one organization's due messages, batch by batch, each under its tenant context."""
+    """Sends one batch of an organization's due messages, under its tenant context."""
     report = DeliveryReport()
-    for _ in range(MAX_BATCHES):
-        async with db.transaction(organization_id) as session:
-            claimed = await claim_due(session, now=now, limit=batch_size, mint_token=mint_token)
-        await _send_all(db, organization_id, sender, claimed, report, now=now,
-                        max_attempts=max_attempts)
-        if len(claimed) < batch_size:
-            break
+    async with db.transaction(organization_id) as session:
+        claimed = await claim_due(session, now=now, limit=batch_size, mint_token=mint_token)
+    report.claimed = len(claimed)
+    await _send_all(db, organization_id, sender, claimed, report, now=now,
+                    max_attempts=max_attempts)
     return report
 
 

@@ -100,3 +100,18 @@ async def test_a_slow_batch_stops_before_its_lease_ends_and_hands_the_rest_back(
     assert waiting and all(message.attempts == 0 for message in waiting)
     assert first.sent + sum(report.sent for report in later) == 6
     assert len({message.subject for message in sender.sent}) == len(sender.sent) == 6
+
+
+async def test_a_backlog_drains_in_one_run_a_batch_per_organization_in_turn(db, org, other_org):
+    # 50 messages in batches of 2 is 25 batches: more than a run used to send (20).
+    for number in range(50):
+        await enqueue(db, org, org.client, f"Busy {number}")
+    await enqueue(db, other_org, other_org.client, "Quiet")
+    sender = RecordingSender()
+
+    report = await delivery.deliver_due(db, sender, now=NOW, batch_size=2,
+                                        organization_ids=[org.id, other_org.id])
+
+    assert report.sent == 51
+    # The quiet organization's message went in the first round, not after the busy backlog.
+    assert [message.subject for message in sender.sent].index("Quiet") <= 2
