@@ -4,6 +4,11 @@ Jobs live in procrastinate's tables (created by migration 0005) in the same
 database as everything else: no broker. Any number of workers may run, on any
 machine; PostgreSQL hands each job to one of them. procrastinate speaks
 psycopg 3, so its connection string is the libpq form of `DATABASE_URL`.
+
+Two things procrastinate leaves to its users are done here: a worker that loses the
+database starts its loop again instead of ending (`run_worker`), and the jobs of a worker
+that died go back to the queue (`retry_stalled_jobs`). `python -m bench.faults` kills and
+restarts processes under load to prove both.
 """
 
 import asyncio
