@@ -42,6 +42,7 @@ from app.api.people import compiled as _people_compiled  # noqa: F401
 from app.api.people import mutations as people_mutations
 from app.api.people import queries as people_queries
 from app.api.people.types import ProfessionalType, StudentType, UserType
+from app.api.reports import queries as reports_queries
 from app.api.scheduling import compiled as _scheduling_compiled  # noqa: F401
 from app.api.scheduling import mutations as scheduling_mutations
 from app.api.scheduling import queries as scheduling_queries
@@ -68,7 +69,8 @@ class NodeQuery:
 Query = merge_types(
     "Query",
     (NodeQuery, people_queries.Query, organizations_queries.Query, scheduling_queries.Query,
-     appointments_queries.Query, credits_queries.Query, webhooks_queries.Query),
+     appointments_queries.Query, credits_queries.Query, reports_queries.Query,
+     webhooks_queries.Query),
 )
 Mutation = merge_types(
     "Mutation",

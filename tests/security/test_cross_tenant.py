@@ -183,6 +183,10 @@ QUERY_ARGUMENTS: dict[str, tuple[str, Callable[[dict, dict], dict]]] = {
     "creditBalance.userId": (
         "query($id: ID) { creditBalance(userId: $id) { balance } }",
         lambda a, b: {"id": b["User"]}),
+    "organizationReport.professionalIds": (
+        """query($ids: [ID!]) { organizationReport(from: "2026-01-01", to: "2026-01-31",
+           professionalIds: $ids) { professionals { offeredMinutes } } }""",
+        lambda a, b: {"ids": [a["Professional"], b["Professional"]]}),
     "creditTransactions.userId": (
         "query($id: ID) { creditTransactions(userId: $id) { totalCount } }",
         lambda a, b: {"id": b["User"]}),

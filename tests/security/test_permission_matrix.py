@@ -106,6 +106,7 @@ MATRIX: dict[str, dict[str, Any]] = {
     "creditPackages": EVERYONE,
     "creditPackages[includeInactive]": FRONT_DESK,
     "webhookEndpoints": ADMIN_ONLY,
+    "organizationReport": row(OK, OK, OK, FORBIDDEN),
     # ---- restricted fields --------------------------------------------------------------
     "Professional.licenseNumber[the professional's]": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
     "Professional.licenseNumber[another professional's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
@@ -118,6 +119,7 @@ MATRIX: dict[str, dict[str, Any]] = {
     "TimeSlot.appointment[the client's]": row(VISIBLE, VISIBLE, VISIBLE, VISIBLE),
     "TimeSlot.appointment[another client's]": row(VISIBLE, VISIBLE, HIDDEN, HIDDEN),
     "TimeOff.reason": row(VISIBLE, VISIBLE, VISIBLE, HIDDEN),
+    "OrganizationReport.credits": row(VISIBLE, VISIBLE, HIDDEN, FORBIDDEN),
     "CreditTransaction.createdBy[staff, seen by the client]": row(VISIBLE, VISIBLE, FORBIDDEN,
                                                                    HIDDEN),
     # Through Professional.user, which everyone may see: false (hidden) unless STAFF/ADMIN.
@@ -304,6 +306,8 @@ def true_at(*path: str | int) -> Callable[[dict], str]:
 
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+REPORT = """{ organizationReport(from: "2026-01-01", to: "2026-01-31") {
+    professionals { offeredMinutes } credits { outstanding } } }"""
 
 
 def node(global_id: str) -> Call:
@@ -570,6 +574,9 @@ CASES: dict[str, Callable[[World], Awaitable[Call]]] = {
         Call(TRANSACTIONS, {"userId": w.org.other_client.id})),
     "webhookEndpoints": lambda w: _after(w.webhook_endpoint(), Call(
         "{ webhookEndpoints { id url deliveries { totalCount } } }")),
+    "organizationReport": lambda w: _ready(Call(REPORT)),
+    "OrganizationReport.credits": lambda w: _ready(Call(
+        REPORT, judge=shown("organizationReport", "credits"))),
 
     "Professional.licenseNumber[the professional's]": lambda w: _ready(Call(
         "query($id: ID!) { node(id: $id) { ... on Professional { licenseNumber } } }",

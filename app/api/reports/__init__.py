@@ -1,0 +1,1 @@
+"""The organization's report in the GraphQL layer."""
