@@ -24,6 +24,7 @@ from app.api.calendar_feed import calendar_feed
 from app.api.compiled import CompiledQueries
 from app.api.context import Context
 from app.api.endpoint import GraphQLOverHTTP
+from app.api.exports import EXPORT_PATH, appointments_export
 from app.api.observability import operation_observer, record_operation
 from app.api.persisted import PersistedDocuments
 from app.api.schema import build_schema, schema
@@ -174,6 +175,7 @@ def create_app(db: Database, settings: Settings,
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route(FEED_PATH, calendar_feed(db), methods=["GET"]),
+            Route(EXPORT_PATH, appointments_export(db, settings), methods=["GET"]),
             Route(STRIPE_WEBHOOK_PATH, stripe_webhook(
                 db, configured_provider(settings), webhook_secret=settings.stripe_webhook_secret),
                 methods=["POST"]),

@@ -22,6 +22,7 @@ from app.appointments.models import AppointmentState
 from app.auth import Principal, Role
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.organizations import repository as organizations
+from app.organizations.models import Organization
 from app.people import repository as people
 from app.people.models import Professional
 from app.tenancy import current_organization_id
@@ -118,12 +119,26 @@ _CREDITS = text(
 )
 
 
-async def organization_report(session: AsyncSession, principal: Principal, *, first_day: date,
-                              last_day: date,
-                              professional_ids: Sequence[int] | None = None
-                              ) -> OrganizationReport:
+@dataclass(frozen=True)
+class Scope:
+    """What a report (or an export) covers: the organization, the period as instants, and
+    the professionals the caller may see among those asked for."""
+
+    organization: Organization
+    start: datetime
+    end: datetime
+    professional_ids: list[int]
+
+    @property
+    def parameters(self) -> dict:
+        return {"organization": self.organization.id, "start": self.start, "end": self.end}
+
+
+async def scope(session: AsyncSession, principal: Principal, *, first_day: date, last_day: date,
+                professional_ids: Sequence[int] | None = None) -> Scope:
     """ADMIN and STAFF: the whole organization (or the professionals asked for); a
-    PROFESSIONAL: their own row, without credits; a CLIENT: FORBIDDEN."""
+    PROFESSIONAL: their own row; a CLIENT: FORBIDDEN. Whole days in the organization's zone,
+    at most MAX_DAYS."""
     if principal.role is Role.CLIENT:
         raise Forbidden("Clients have no reports.")
     if last_day < first_day:
@@ -131,11 +146,20 @@ async def organization_report(session: AsyncSession, principal: Principal, *, fi
     if (last_day - first_day).days + 1 > MAX_DAYS:
         raise ValidationFailed(f"A report covers at most {MAX_DAYS} days.", field="to")
     organization = await organizations.get_current(session)
-    wanted = await _professionals(session, principal, professional_ids)
     zone = ZoneInfo(organization.time_zone)
-    period = {"organization": organization.id,
-              "start": datetime.combine(first_day, time(), zone),
-              "end": datetime.combine(last_day + timedelta(days=1), time(), zone)}
+    return Scope(organization, datetime.combine(first_day, time(), zone),
+                 datetime.combine(last_day + timedelta(days=1), time(), zone),
+                 await _professionals(session, principal, professional_ids))
+
+
+async def organization_report(session: AsyncSession, principal: Principal, *, first_day: date,
+                              last_day: date,
+                              professional_ids: Sequence[int] | None = None
+                              ) -> OrganizationReport:
+    """The report of `scope`; credits for ADMIN and STAFF only."""
+    covered = await scope(session, principal, first_day=first_day, last_day=last_day,
+                          professional_ids=professional_ids)
+    organization, wanted, period = covered.organization, covered.professional_ids, covered.parameters
 
     figures = {professional_id: ProfessionalFigures(professional_id) for professional_id in wanted}
     by_state: dict[AppointmentState, int] = defaultdict(int)
