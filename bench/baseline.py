@@ -29,7 +29,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.appointments import booking_statement
+from app.appointments.models import AppointmentState
 from app.db import tenant_setup_as_actor as server_tenant_setup
+from app.reports import organization as report_sql
 from app.scheduling.generation import local_day_bounds
 
 APP_ROLE = "bookings_app"
@@ -394,6 +396,67 @@ def booking_refused(error: UserError) -> dict:
                              "userErrors": [{"code": error.code, "message": error.message}]}}
 
 
+# ---- the organization's report ---------------------------------------------------------
+# What organizationReport runs for an ADMIN, over the same three aggregate statements
+# (app/reports/organization.py, compiled for asyncpg), with the rest in plain asyncpg.
+
+REPORT_APPOINTMENTS = _for_asyncpg(report_sql._APPOINTMENTS)
+REPORT_OFFERED = _for_asyncpg(report_sql._OFFERED)
+REPORT_CREDITS = _for_asyncpg(report_sql._CREDITS)
+ORGANIZATION = "SELECT time_zone, currency FROM organizations WHERE id = $1"
+PROFESSIONAL_IDS = "SELECT id FROM professionals WHERE organization_id = $1 ORDER BY id"
+
+
+async def _rows(connection, statement: tuple[str, tuple[str, ...]], parameters: dict):
+    sql, names = statement
+    return await connection.fetch(sql, *(parameters[name] for name in names))
+
+
+def _state_counts(counts: dict[str, int]) -> list[dict]:
+    return [{"state": state.value, "count": counts.get(state.value, 0)}
+            for state in AppointmentState]
+
+
+async def report(connection, organization_id, principal, variables):
+    if principal["role"] not in ("ADMIN", "STAFF"):
+        raise Refused("reports are for ADMIN and STAFF")
+    organization = await connection.fetchrow(ORGANIZATION, organization_id)
+    zone = ZoneInfo(organization["time_zone"])
+    first, last = date.fromisoformat(variables["from"]), date.fromisoformat(variables["to"])
+    professionals = [row["id"] for row in await connection.fetch(PROFESSIONAL_IDS,
+                                                                 organization_id)]
+    parameters = {"organization": organization_id, "professionals": professionals,
+                  "start": datetime.combine(first, datetime.min.time(), zone),
+                  "end": datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)}
+    rows = {id_: {"offered": 0, "booked": 0, "late": 0, "states": {}} for id_ in professionals}
+    totals: dict[str, int] = {}
+    for row in await _rows(connection, REPORT_APPOINTMENTS, parameters):
+        own = rows[row["professional_id"]]
+        own["states"][row["state"]] = row["appointments"]
+        own["booked"] += row["booked_minutes"]
+        own["late"] += row["late_cancellations"]
+        totals[row["state"]] = totals.get(row["state"], 0) + row["appointments"]
+    for row in await _rows(connection, REPORT_OFFERED, parameters):
+        rows[row["professional_id"]]["offered"] = row["minutes"]
+    credits = await _run(connection, REPORT_CREDITS, parameters)
+    return {"organizationReport": {
+        "from": first.isoformat(), "to": last.isoformat(), "timeZone": organization["time_zone"],
+        "appointmentsByState": _state_counts(totals),
+        "professionals": [{
+            "professional": {"id": global_id("Professional", id_)},
+            "offeredMinutes": row["offered"], "bookedMinutes": row["booked"],
+            "utilization": row["booked"] / row["offered"] if row["offered"] else 0.0,
+            "lateCancellations": row["late"],
+            "appointmentsByState": _state_counts(row["states"]),
+        } for id_, row in rows.items()],
+        "credits": {"purchased": credits["purchased"], "used": credits["used"],
+                    "refunded": credits["refunded"], "expired": credits["expired"],
+                    "adjusted": credits["adjusted"], "outstanding": credits["outstanding"],
+                    "revenueCents": credits["revenue_cents"],
+                    "currency": organization["currency"]},
+    }}
+
+
 async def ping(_: Request) -> Response:
     return Response(b"{}", media_type="application/json")
 
@@ -413,6 +476,7 @@ app = Starlette(
         Route("/bench/availability", endpoint(availability), methods=["POST"]),
         Route("/bench/credits", endpoint(credits), methods=["POST"]),
         Route("/bench/appointments", endpoint(appointments), methods=["POST"]),
+        Route("/bench/report", endpoint(report), methods=["POST"]),
         Route("/bench/book", endpoint(book, writes=True, refused=booking_refused,
                                       prefetch=booking_parties),
               methods=["POST"]),
@@ -424,4 +488,4 @@ app = Starlette(
 
 # The statements each endpoint runs per request (BEGIN and COMMIT included), for the report.
 STATEMENTS = {"availability": 3 + 3, "credits": 3 + 2, "appointments": 3 + 3,
-              "bookings": 3 + 1}
+              "report": 3 + 5, "bookings": 3 + 1}

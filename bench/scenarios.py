@@ -131,12 +131,33 @@ def _appointments(organization: SeededOrganization, rng: random.Random):
     return variables, organization.professional_user_ids[index], Role.PROFESSIONAL
 
 
+REPORT = """
+query Report($from: Date!, $to: Date!) {
+  organizationReport(from: $from, to: $to) {
+    from to timeZone
+    appointmentsByState { state count }
+    professionals { professional { id } offeredMinutes bookedMinutes utilization
+                    lateCancellations appointmentsByState { state count } }
+    credits { purchased used refunded expired adjusted outstanding revenueCents currency }
+  }
+}
+"""
+
+
+def _report(organization: SeededOrganization, rng: random.Random):
+    """A 31-day report of the organization, as its ADMIN asks it."""
+    first = rng.choice(organization.week_starts)
+    variables = {"from": first.isoformat(), "to": (first + timedelta(days=30)).isoformat()}
+    return variables, organization.admin_id, Role.ADMIN
+
+
 READ_SCENARIOS = [
     ReadScenario("availability", "availability: 5 professionals x 7 days", AVAILABILITY,
                  _availability),
     ReadScenario("credits", "creditBalance + last 20 creditTransactions", CREDITS, _credits),
     ReadScenario("appointments", "appointments of a professional's week (+client, student)",
                  APPOINTMENTS, _appointments),
+    ReadScenario("report", "organizationReport: 31 days, as ADMIN", REPORT, _report),
 ]
 
 

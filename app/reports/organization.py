@@ -99,18 +99,20 @@ _OFFERED = text(
 # it), so the sum of every entry completed before the end is what clients held then.
 _CREDITS = text(
     """
-    SELECT coalesce(sum(amount) FILTER (WHERE in_period AND type = 'PURCHASE'), 0) AS purchased,
+    SELECT coalesce(sum(amount) FILTER (WHERE in_period AND type = 'PURCHASE'), 0)::bigint
+             AS purchased,
            coalesce(-sum(amount) FILTER (WHERE in_period AND type = 'APPOINTMENT_DEBIT'), 0)
-             AS used,
+             ::bigint AS used,
            coalesce(sum(amount) FILTER (WHERE in_period AND type = 'CANCELLATION_REFUND'), 0)
-             AS refunded,
-           coalesce(-sum(amount) FILTER (WHERE in_period AND type = 'EXPIRATION'), 0)
+             ::bigint AS refunded,
+           coalesce(-sum(amount) FILTER (WHERE in_period AND type = 'EXPIRATION'), 0)::bigint
              AS expired,
            coalesce(sum(amount) FILTER (WHERE in_period AND type = 'ADMIN_ADJUSTMENT'), 0)
-             AS adjusted,
-           coalesce(sum(amount), 0) AS outstanding,
+             ::bigint AS adjusted,
+           coalesce(sum(amount), 0)::bigint AS outstanding,
+           -- sum() of bigint is numeric: back to bigint, an int on every driver
            coalesce(sum(amount_paid_cents) FILTER (WHERE in_period AND type = 'PURCHASE'), 0)
-             AS revenue_cents
+             ::bigint AS revenue_cents
     FROM (SELECT type, amount, amount_paid_cents, processed_at >= :start AS in_period
           FROM credit_transactions
           WHERE organization_id = :organization AND status = 'COMPLETED'
