@@ -26,10 +26,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from sqlalchemy import text
@@ -43,40 +41,12 @@ from app.db import Database
 from app.organizations import service as organizations
 from app.people import service as people
 from app.webhooks import endpoints
+from bench.receiver import Receiver
 from bench.series import fresh_database
 
 DATABASE = "bookings_bench_webhooks"
 RESULTS = Path(__file__).resolve().parent / "results" / "webhooks.json"
 WORKERS = 2
-
-
-class Receiver:
-    """Records when each webhook-id arrived (and its body, to verify)."""
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, list[float]] = {}
-        self.requests: list[tuple[bytes, dict[str, str]]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                arrived = time.time()
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                receiver.arrivals.setdefault(headers["webhook-id"], []).append(arrived)
-                receiver.requests.append((body, headers))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
 
 async def setup(db: Database) -> tuple[int, int, Principal]:

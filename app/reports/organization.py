@@ -65,10 +65,6 @@ class OrganizationReport:
     credits: CreditFigures | None  # None for a caller who may not see credits
 
 
-def _ids() -> ARRAY:
-    return ARRAY(BigInteger)
-
-
 _APPOINTMENTS = text(
     """
     SELECT professional_id, state, count(*) AS appointments,
@@ -82,7 +78,7 @@ _APPOINTMENTS = text(
       AND professional_id = ANY(:professionals)
     GROUP BY professional_id, state
     """
-).bindparams(bindparam("professionals", type_=_ids()))
+).bindparams(bindparam("professionals", type_=ARRAY(BigInteger)))
 
 _OFFERED = text(
     """
@@ -93,7 +89,7 @@ _OFFERED = text(
       AND status IN ('AVAILABLE', 'BOOKED') AND professional_id = ANY(:professionals)
     GROUP BY professional_id
     """
-).bindparams(bindparam("professionals", type_=_ids()))
+).bindparams(bindparam("professionals", type_=ARRAY(BigInteger)))
 
 # A balance is the sum of its client's COMPLETED entries (`bookings check-ledger` proves
 # it), so the sum of every entry completed before the end is what clients held then.

