@@ -31,6 +31,7 @@ from starlette.routing import Route
 from app.appointments import booking_statement
 from app.appointments.models import AppointmentState
 from app.db import tenant_setup_as_actor as server_tenant_setup
+from app.i18n.languages import for_recipient
 from app.reports import organization as report_sql
 from app.scheduling.generation import local_day_bounds
 
@@ -327,7 +328,7 @@ async def book(connection, organization_id, principal, variables):
     now = datetime.now(UTC)
     _check_booking(parties, principal, now)
     cost, starts_at = parties["professional_credit_cost"], parties["slot_starts_at"]
-    subject, body = _booked_message(parties)
+    subject, body, locale = _booked_message(parties)
     row = await _run(connection, WRITE_BOOKING, {
         "tenant": organization_id, "slot": parties["slot_id"], "client": client_id,
         "student": None, "state": "PRE_CONFIRMED", "cost": cost,
@@ -336,7 +337,7 @@ async def book(connection, organization_id, principal, variables):
         "notes": None, "now": now, "debit_type": "APPOINTMENT_DEBIT",
         "debit_status": "COMPLETED", "created_by": client_id, "description": "Booking",
         "message_kind": "BOOKING", "subject": subject, "body": body,
-        "dedupe_prefix": "booked:"})
+        "message_locale": locale, "dedupe_prefix": "booked:"})
     if row["appointment_id"] is None:
         if not row["slot_taken"] and row["slot_was_free_since"] is None:
             raise UserError("SLOT_UNAVAILABLE", "This slot is no longer available.")
@@ -380,14 +381,19 @@ def _check_booking(parties, principal, now: datetime) -> None:
         raise UserError("OUTSIDE_BOOKING_WINDOW", f"Bookings need {notice} minutes' notice.")
 
 
-def _booked_message(parties) -> tuple[str, str]:
-    """Subject and body of messages.booked_message."""
-    zone = parties["organization_time_zone"]
-    local = parties["slot_starts_at"].astimezone(ZoneInfo(zone))
-    when = f"{local:%A %d %B %Y at %H:%M} ({zone})"
+def _booked_message(parties) -> tuple[str, str, str]:
+    """Subject, body and language tag of messages.booked_message: the same catalogue and
+    the same Babel formatting, as any server writing the client's language must do."""
+    language = for_recipient(parties["client_locale"], parties["organization_locale"])
+    _ = language.gettext
+    when = language.moment(parties["slot_starts_at"], parties["organization_time_zone"])
     who = f"{parties['provider_first_name']} {parties['provider_last_name']}"
-    return (f"Your appointment is booked - {parties['organization_name']}",
-            f"Your appointment with {who} on {when} is booked. Please confirm it.")
+    return (_("{subject} - {organization}").format(
+                subject=_("Your appointment is booked"),
+                organization=parties["organization_name"]),
+            _("Your appointment with {who} on {when} is booked. Please confirm it.").format(
+                who=who, when=when),
+            language.tag)
 
 
 def booking_refused(error: UserError) -> dict:

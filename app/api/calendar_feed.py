@@ -7,7 +7,7 @@ bytes; a calendar app that sends it back (If-None-Match) gets 304 when nothing c
 UIDs are the appointment's global ID at the server's host, so they stay the same for as
 long as the appointment exists; SEQUENCE is the appointment's own (the database moves it
 on with each change); a cancelled appointment stays in the feed as STATUS:CANCELLED, so
-calendar apps remove it; every time is in UTC.
+calendar apps remove it; every time is in UTC. The texts are in the owner's language.
 """
 
 import hashlib
@@ -23,6 +23,7 @@ from app.calendar import feeds
 from app.calendar.feeds import Feed, FeedEntry
 from app.clock import utc_now
 from app.db import Database
+from app.i18n.languages import Language
 
 ICALENDAR = "text/calendar; charset=utf-8"
 
@@ -43,11 +44,13 @@ def render(feed: Feed, *, host: str) -> bytes:
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", f"{feed.organization_name}: {feed.owner_name}")
     for entry in feed.entries:
-        calendar.add_component(_event(entry, host=host, as_professional=feed.as_professional))
+        calendar.add_component(_event(entry, host=host, as_professional=feed.as_professional,
+                                      language=feed.language))
     return calendar.to_ical()
 
 
-def _event(entry: FeedEntry, *, host: str, as_professional: bool) -> Event:
+def _event(entry: FeedEntry, *, host: str, as_professional: bool, language: Language) -> Event:
+    _ = language.gettext
     event = Event()
     event.add("uid", f"{ids.encode('Appointment', entry.appointment_id)}@{host}")
     event.add("dtstamp", entry.updated_at.astimezone(UTC))
@@ -56,19 +59,31 @@ def _event(entry: FeedEntry, *, host: str, as_professional: bool) -> Event:
     event.add("dtend", entry.ends_at.astimezone(UTC))
     event.add("sequence", entry.sequence)
     event.add("status", _STATUS[entry.state])
-    event.add("summary", _summary(entry, as_professional=as_professional))
-    details = [f"State: {entry.state.value}"]
+    event.add("summary", _summary(entry, as_professional=as_professional, language=language))
+    details = [_("State: {state}").format(state=_state_name(entry.state, language))]
     if entry.notes:
-        details.append(f"Notes: {entry.notes}")
+        details.append(_("Notes: {notes}").format(notes=entry.notes))
     event.add("description", "\n".join(details))
     return event
 
 
-def _summary(entry: FeedEntry, *, as_professional: bool) -> str:
-    student = f" ({entry.student_name})" if entry.student_name else ""
-    if as_professional:
-        return f"Session with {entry.client_name}{student}"
-    return f"Session with {entry.professional_name}{student}"
+def _summary(entry: FeedEntry, *, as_professional: bool, language: Language) -> str:
+    _ = language.gettext
+    who = entry.client_name if as_professional else entry.professional_name
+    if entry.student_name:
+        return _("Session with {who} ({student})").format(who=who, student=entry.student_name)
+    return _("Session with {who}").format(who=who)
+
+
+def _state_name(state: AppointmentState, language: Language) -> str:
+    _ = language.gettext
+    return {
+        AppointmentState.PRE_CONFIRMED: _("awaiting confirmation"),
+        AppointmentState.CONFIRMED: _("confirmed"),
+        AppointmentState.EXECUTED: _("held"),
+        AppointmentState.NO_SHOW: _("missed"),
+        AppointmentState.CANCELLED: _("cancelled"),
+    }[state]
 
 
 def calendar_feed(db: Database):

@@ -26,6 +26,7 @@ from app.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
+from app.i18n.languages import for_recipient
 from app.organizations.models import Organization
 from app.people.models import Professional, Student, User
 from app.scheduling.models import TimeSlot
@@ -70,7 +71,9 @@ async def book_time_slot(
             created_by_id=principal.user_id, description="Booking")
         written = await booking_statement.write_booking(
             session, appointment, debit, now=now,
-            message=messages.booked_message(organization, parties.provider, slot.starts_at))
+            message=messages.booked_message(
+                for_recipient(parties.client.locale, organization.locale), organization,
+                parties.provider, slot.starts_at))
         match written.outcome:
             case Outcome.BOOKED:
                 if parties.booked_webhooks_wanted:

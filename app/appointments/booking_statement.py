@@ -54,10 +54,12 @@ _PARTIES = f"""
            professional.credit_cost AS professional_credit_cost,
            provider.first_name AS provider_first_name, provider.last_name AS provider_last_name,
            client.id AS client_id, client.role AS client_role, client.active AS client_active,
+           client.locale AS client_locale,
            student.id AS student_id, student.guardian_id AS student_guardian_id,
            student.active AS student_active,
            organization.id AS organization_id, organization.name AS organization_name,
            organization.time_zone AS organization_time_zone,
+           organization.locale AS organization_locale,
            organization.booking_window_days AS organization_booking_window_days,
            organization.minimum_notice_minutes AS organization_minimum_notice_minutes,
            organization.cancellation_policy_hours AS organization_cancellation_policy_hours,
@@ -122,13 +124,13 @@ def _parties(row: Row) -> BookingParties:
                       first_name=row.provider_first_name, last_name=row.provider_last_name),
         client=None if row.client_id is None else User(
             id=row.client_id, organization_id=organization_id, role=Role(row.client_role),
-            active=row.client_active),
+            active=row.client_active, locale=row.client_locale),
         student=None if row.student_id is None else Student(
             id=row.student_id, organization_id=organization_id,
             guardian_id=row.student_guardian_id, active=row.student_active),
         organization=Organization(
             id=organization_id, name=row.organization_name,
-            time_zone=row.organization_time_zone,
+            time_zone=row.organization_time_zone, locale=row.organization_locale,
             booking_window_days=row.organization_booking_window_days,
             minimum_notice_minutes=row.organization_minimum_notice_minutes,
             cancellation_policy_hours=row.organization_cancellation_policy_hours),
@@ -236,10 +238,10 @@ WITH ledger AS (
     RETURNING lot_id
 ), message AS (
     INSERT INTO notification_outbox (organization_id, kind, recipient_user_id, appointment_id,
-                                     dedupe_key, subject, body, next_attempt_at)
+                                     dedupe_key, subject, body, locale, next_attempt_at)
     SELECT :tenant, CAST(:message_kind AS text), :client, appointment.id,
            CAST(:dedupe_prefix AS text) || appointment.id, CAST(:subject AS text),
-           CAST(:body AS text), now()
+           CAST(:body AS text), CAST(:message_locale AS text), now()
     FROM appointment
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -273,12 +275,12 @@ WHERE organization_id = :tenant AND id = :slot AND status = 'BOOKED'
 
 async def write_booking(
     session: AsyncSession, appointment: Appointment, debit: CreditTransaction, *,
-    now: datetime, message: tuple[NotificationKind, str, str, str],
+    now: datetime, message: tuple[NotificationKind, str, str, str, str],
 ) -> Written:
     """Writes `appointment` (unsaved, PRE_CONFIRMED) with its slot, the `debit` entry (unsaved)
-    with its draws, and the `message` (kind, subject, body, and the dedupe key without the
-    appointment's id, which it ends with). Sets their ids and timestamps when BOOKED."""
-    kind, subject, body, dedupe_prefix = message
+    with its draws, and the `message` (kind, subject, body, language tag, and the dedupe key
+    without the appointment's id, which it ends with). Sets their ids and timestamps when BOOKED."""
+    kind, subject, body, locale, dedupe_prefix = message
     debit.organization_id = appointment.organization_id
     row = (await session.execute(_WRITE, {
         "tenant": appointment.organization_id, "slot": appointment.time_slot_id,
@@ -288,7 +290,7 @@ async def write_booking(
         "notes": appointment.notes, "now": now, "debit_type": debit.type.value,
         "debit_status": debit.status.value, "created_by": debit.created_by_id,
         "description": debit.description, "message_kind": kind.value, "subject": subject,
-        "body": body, "dedupe_prefix": dedupe_prefix,
+        "body": body, "message_locale": locale, "dedupe_prefix": dedupe_prefix,
     })).one()
     if row.appointment_id is not None:
         appointment.id, appointment.created_at = row.appointment_id, row.appointment_created_at

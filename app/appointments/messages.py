@@ -2,7 +2,8 @@
 
 They are written to the notifications outbox in the same transaction as the
 change, so a rolled-back change never announces itself; a dedupe key per
-appointment and event keeps an idempotent replay from writing one twice.
+appointment and event keeps an idempotent replay from writing one twice. Each is written
+in its recipient's language (app/i18n), and keeps it.
 """
 
 from datetime import datetime
@@ -12,11 +13,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.models import Appointment, AppointmentSeries, SeriesSkip
+from app.errors import UserErrorCode
+from app.i18n.languages import Language
 from app.notifications.models import NotificationKind
 from app.notifications.outbox import enqueue
 from app.organizations import repository as organizations
 from app.organizations.models import Organization
 from app.people import repository as people
+from app.people.languages import language_of
 from app.people.models import User
 
 
@@ -44,62 +48,67 @@ async def tell_client(
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, appointment.professional_id)
     provider = await people.get_user(session, professional.user_id)
-    subject, body = _text(event, organization, provider, appointment.starts_at)
+    language = await language_of(session, appointment.client_id)
+    subject, body = _text(language, event, organization, provider, appointment.starts_at)
     # A reschedule can happen more than once; the new start tells them apart.
     suffix = f":{appointment.starts_at.isoformat()}" if event is Event.RESCHEDULED else ""
     await enqueue(
         session, kind=_KINDS[event], recipient_user_id=appointment.client_id, subject=subject,
-        body=body, appointment_id=appointment.id,
+        body=body, locale=language.tag, appointment_id=appointment.id,
         dedupe_key=f"{_dedupe_prefix(event)}{appointment.id}{suffix}",
     )
     if refunded:
-        who, when = _who(provider), _when(organization, appointment.starts_at)
+        _ = language.gettext
+        credits = language.ngettext("{count} credit", "{count} credits", refunded) \
+            .format(count=refunded)
         await enqueue(
             session, kind=NotificationKind.REFUND, recipient_user_id=appointment.client_id,
-            subject=f"{refunded} credit{'s' if refunded != 1 else ''} refunded - "
-                    f"{organization.name}",
-            body=f"{refunded} credit{'s' if refunded != 1 else ''} for your appointment with "
-                 f"{who} on {when} are back in your balance.",
-            appointment_id=appointment.id, dedupe_key=f"refund:{appointment.id}",
+            subject=_("Credits refunded: {credits} - {organization}").format(
+                credits=credits, organization=organization.name),
+            body=_("We have put {credits} back in your balance, for your appointment with "
+                   "{who} on {when}.").format(credits=credits, who=_who(provider),
+                                      when=_when(language, organization, appointment.starts_at)),
+            locale=language.tag, appointment_id=appointment.id,
+            dedupe_key=f"refund:{appointment.id}",
         )
 
 
-def booked_message(organization: Organization, provider: User,
-                   starts_at: datetime) -> tuple[NotificationKind, str, str, str]:
+def booked_message(language: Language, organization: Organization, provider: User,
+                   starts_at: datetime) -> tuple[NotificationKind, str, str, str, str]:
     """The BOOKED message of an appointment not yet written, for the booking's one statement
-    (app/appointments/booking_statement.py): kind, subject, body, and its dedupe key but for
-    the appointment's id, which the statement appends."""
-    subject, body = _text(Event.BOOKED, organization, provider, starts_at)
-    return _KINDS[Event.BOOKED], subject, body, _dedupe_prefix(Event.BOOKED)
+    (app/appointments/booking_statement.py): kind, subject, body, language tag, and its dedupe
+    key but for the appointment's id, which the statement appends."""
+    subject, body = _text(language, Event.BOOKED, organization, provider, starts_at)
+    return _KINDS[Event.BOOKED], subject, body, language.tag, _dedupe_prefix(Event.BOOKED)
 
 
-def _text(event: Event, organization: Organization, provider: User,
+def _text(language: Language, event: Event, organization: Organization, provider: User,
           starts_at: datetime) -> tuple[str, str]:
     """The subject and body of the client's message about `event`."""
-    who, when = _who(provider), _when(organization, starts_at)
+    _ = language.gettext
     subject, body = {
-        Event.BOOKED: ("Your appointment is booked",
-                       f"Your appointment with {who} on {when} is booked. Please confirm it."),
-        Event.CONFIRMED: ("Your appointment is confirmed",
-                          f"Your appointment with {who} on {when} is confirmed."),
-        Event.RESCHEDULED: ("Your appointment has moved",
-                            f"Your appointment with {who} is now on {when}."),
-        Event.CANCELLED: ("Your appointment is cancelled",
-                          f"Your appointment with {who} on {when} is cancelled."),
-        Event.EXPIRED: ("Your booking expired",
-                        (f"Your booking with {who} on {when} was not confirmed in time and "
-                         "has been released.")),
+        Event.BOOKED: (_("Your appointment is booked"),
+                       _("Your appointment with {who} on {when} is booked. Please confirm it.")),
+        Event.CONFIRMED: (_("Your appointment is confirmed"),
+                          _("Your appointment with {who} on {when} is confirmed.")),
+        Event.RESCHEDULED: (_("Your appointment has moved"),
+                            _("Your appointment with {who} is now on {when}.")),
+        Event.CANCELLED: (_("Your appointment is cancelled"),
+                          _("Your appointment with {who} on {when} is cancelled.")),
+        Event.EXPIRED: (_("Your booking expired"),
+                        _("Your booking with {who} on {when} was not confirmed in time and "
+                          "has been released.")),
     }[event]
-    return f"{subject} - {organization.name}", body
+    return (_("{subject} - {organization}").format(subject=subject, organization=organization.name),
+            body.format(who=_who(provider), when=_when(language, organization, starts_at)))
 
 
 def _who(provider: User) -> str:
     return f"{provider.first_name} {provider.last_name}"
 
 
-def _when(organization: Organization, starts_at: datetime) -> str:
-    local = starts_at.astimezone(ZoneInfo(organization.time_zone))
-    return f"{local:%A %d %B %Y at %H:%M} ({organization.time_zone})"
+def _when(language: Language, organization: Organization, starts_at: datetime) -> str:
+    return language.moment(starts_at, organization.time_zone)
 
 
 def _dedupe_prefix(event: Event) -> str:
@@ -112,14 +121,36 @@ async def tell_series_skipped(session: AsyncSession, series: AppointmentSeries,
     could not be booked, naming the date and why; the series goes on."""
     organization = await organizations.get_current(session)
     professional = await people.get_professional(session, series.professional_id)
-    local = skip.starts_at.astimezone(ZoneInfo(series.time_zone))
     # The series' own clock time: a skipped spring-forward start reads otherwise there.
-    when = f"{local:%A %d %B %Y} at {series.start_time:%H:%M} ({series.time_zone})"
+    day = skip.starts_at.astimezone(ZoneInfo(series.time_zone)).date()
     for recipient in (series.client_id, professional.user_id):
+        language = await language_of(session, recipient)
+        _ = language.gettext
         await enqueue(
             session, kind=NotificationKind.SERIES_SKIPPED, recipient_user_id=recipient,
-            subject=f"Not booked: the session of {local:%A %d %B} - {organization.name}",
-            body=f"The standing appointment on {when} could not be booked: {skip.message} "
-                 "The other sessions of the series stay booked.",
+            subject=_("Not booked: the session of {day} - {organization}").format(
+                day=language.day(skip.starts_at, series.time_zone),
+                organization=organization.name),
+            body=_("The standing appointment on {when} could not be booked: {reason} The "
+                   "other sessions of the series stay booked.").format(
+                       when=language.day_and_time(day, series.start_time, series.time_zone),
+                       reason=_skip_reason(language, series, skip)),
+            locale=language.tag,
             dedupe_key=f"series-skip:{series.id}:{skip.occurrence}:{recipient}",
         )
+
+
+def _skip_reason(language: Language, series: AppointmentSeries, skip: SeriesSkip) -> str:
+    """Why an occurrence was skipped, in words of the recipient's language: the skip's own
+    message is the API's, in English (frontends translate it by its code)."""
+    _ = language.gettext
+    local = skip.starts_at.astimezone(ZoneInfo(series.time_zone))
+    if (local.hour, local.minute) != (series.start_time.hour, series.start_time.minute):
+        return _("That time does not exist on that day: the clocks go forward.")
+    match skip.code:
+        case UserErrorCode.INSUFFICIENT_CREDITS:
+            return _("The credit balance was too low.")
+        case UserErrorCode.OUTSIDE_BOOKING_WINDOW:
+            return _("It was outside the organization's booking window.")
+        case _:
+            return _("The professional had no free slot at that time.")

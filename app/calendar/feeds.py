@@ -26,6 +26,7 @@ from app.appointments.models import Appointment, AppointmentState
 from app.auth import Role
 from app.calendar.models import CalendarFeed
 from app.db import Database
+from app.i18n.languages import Language, for_recipient
 from app.organizations import repository as organizations
 from app.people.models import Professional, Student, User
 from app.tenancy import current_organization_id
@@ -56,6 +57,8 @@ class Feed:
     owner_name: str
     as_professional: bool
     entries: list[FeedEntry]
+    # The owner's, else the organization's: the words of the events' texts.
+    language: Language
 
 
 def feed_token(secret: str, organization_id: int, user_id: int, version: int) -> str:
@@ -160,4 +163,6 @@ async def read_feed(session: AsyncSession, user_id: int, *, now: datetime) -> Fe
             else f"{row.student_first} {row.student_last}") for row in rows]
     return Feed(organization_name=organization.name,
                 owner_name="" if owner is None else f"{owner.first_name} {owner.last_name}",
-                as_professional=profile is not None, entries=entries)
+                as_professional=profile is not None, entries=entries,
+                language=for_recipient(None if owner is None else owner.locale,
+                                       organization.locale))

@@ -78,6 +78,7 @@ class ClaimedMessage:
     subject: str
     body: str
     html_body: str | None
+    locale: str | None
     kind: NotificationKind
     recipient_user_id: int
 
@@ -234,7 +235,7 @@ _CLAIM = text(
       AND users.organization_id = message.organization_id
       AND users.id = message.recipient_user_id
     RETURNING message.id, message.attempts, users.email, message.subject, message.body,
-              message.html_body, message.kind, message.recipient_user_id
+              message.html_body, message.locale, message.kind, message.recipient_user_id
     """
 )
 
@@ -258,7 +259,7 @@ async def claim_due(
     })
     claimed = []
     for row in rows.all():
-        message = ClaimedMessage(*row[:6], kind=NotificationKind(row.kind),
+        message = ClaimedMessage(*row[:7], kind=NotificationKind(row.kind),
                                  recipient_user_id=row.recipient_user_id)
         if message.kind in TOKEN_KINDS:
             if mint_token is None:
@@ -281,7 +282,7 @@ async def _send_one(
     try:
         await sender.send(OutgoingMessage(
             to=message.to, subject=message.subject, body=message.body, html=message.html_body,
-            reference=f"notification-{organization_id}-{message.id}",
+            reference=f"notification-{organization_id}-{message.id}", language=message.locale,
         ))
     except Exception as error:  # noqa: BLE001 - any failure of the sender is recorded, retried
         status = (NotificationStatus.FAILED if message.attempts >= max_attempts

@@ -42,6 +42,8 @@ class OutboxMessage(TenantMixin, TimestampsMixin, Base):
     subject: Mapped[str]
     body: Mapped[str]
     html_body: Mapped[str | None]
+    # The language tag it was written in (null: written before messages had languages).
+    locale: Mapped[str | None]
     status: Mapped[NotificationStatus] = mapped_column(
         text_enum(NotificationStatus), server_default=NotificationStatus.PENDING.value
     )

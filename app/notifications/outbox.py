@@ -31,12 +31,16 @@ async def enqueue(
     recipient_user_id: int,
     subject: str,
     body: str,
+    locale: str,
     appointment_id: int | None = None,
     dedupe_key: str | None = None,
     html_body: str | None = None,
     awaited: bool = False,
 ) -> int | None:
     """Adds a message for a user of the session's organization; returns its id.
+
+    `locale` is the tag the message was written in (`app.i18n.languages.Language.tag`): it
+    stays with the message, whatever the recipient chooses before it is sent.
 
     With a `dedupe_key` the message is added once per organization: a second
     call with the same key adds nothing and returns None. Reminders are not
@@ -52,7 +56,7 @@ async def enqueue(
         raise ValueError("reminders are queued by app.notifications.reminders, once per lead time")
     message_id = await insert_message(
         session, kind=kind, recipient_user_id=recipient_user_id, subject=subject, body=body,
-        html_body=html_body, appointment_id=appointment_id, dedupe_key=dedupe_key,
+        locale=locale, html_body=html_body, appointment_id=appointment_id, dedupe_key=dedupe_key,
     )
     if awaited and message_id is not None:
         await session.execute(_DEFER_DELIVERY, {"message_id": message_id})
@@ -77,6 +81,7 @@ _INSERT_MESSAGE = (
         subject=_column_parameter("message_subject", OutboxMessage.subject),
         body=_column_parameter("message_body", OutboxMessage.body),
         html_body=_column_parameter("message_html_body", OutboxMessage.html_body),
+        locale=_column_parameter("message_locale", OutboxMessage.locale),
         next_attempt_at=func.coalesce(
             _column_parameter("due_at", OutboxMessage.next_attempt_at), func.now()),
     )
@@ -92,6 +97,7 @@ async def insert_message(
     recipient_user_id: int,
     subject: str,
     body: str,
+    locale: str,
     html_body: str | None = None,
     appointment_id: int | None = None,
     dedupe_key: str | None = None,
@@ -103,6 +109,6 @@ async def insert_message(
         "tenant": current_organization_id(session), "message_kind": kind,
         "recipient": recipient_user_id, "appointment": appointment_id, "lead": lead_hours,
         "dedupe": dedupe_key, "message_subject": subject, "message_body": body,
-        "message_html_body": html_body,
+        "message_html_body": html_body, "message_locale": locale,
         "due_at": due_at,
     })

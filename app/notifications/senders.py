@@ -25,6 +25,8 @@ class OutgoingMessage:
     reference: str
     # An HTML alternative to `body`, when the message has one.
     html: str | None = None
+    # The BCP 47 tag it is written in (RFC 3282's Content-Language), when known.
+    language: str | None = None
 
 
 class Sender(Protocol):
@@ -45,12 +47,13 @@ class LogSender:
         self.with_body = with_body
 
     async def send(self, message: OutgoingMessage) -> None:
+        language = message.language or "-"
         if self.with_body:
-            logger.info("notification %s to %s: %s\n%s", message.reference, message.to,
-                        message.subject, message.body)
+            logger.info("notification %s to %s [%s]: %s\n%s", message.reference, message.to,
+                        language, message.subject, message.body)
         else:
-            logger.info("notification %s to %s: %s", message.reference, message.to,
-                        message.subject)
+            logger.info("notification %s to %s [%s]: %s", message.reference, message.to,
+                        language, message.subject)
 
 
 class SmtpSender:
@@ -88,6 +91,8 @@ class SmtpSender:
         email.set_content(message.body)
         if message.html is not None:
             email.add_alternative(message.html, subtype="html")
+        if message.language:  # after the content: setting it clears every Content-* header
+            email["Content-Language"] = message.language
         return email
 
     def _send(self, email: EmailMessage) -> None:

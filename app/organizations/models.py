@@ -25,3 +25,5 @@ class Organization(TimestampsMixin, Base):
         ARRAY(Integer), server_default="{24,2}"
     )
     allow_client_signup: Mapped[bool] = mapped_column(server_default="false")
+    # BCP 47 tag of its people's messages, unless they choose their own (app/i18n).
+    locale: Mapped[str] = mapped_column(server_default="en")

@@ -1,16 +1,20 @@
 """The emails people wait for: invitations and password resets.
 
-Rendered from Jinja2 templates (`templates/`, HTML autoescaped) into the outbox, in the
+Rendered from Jinja2 templates (`templates/`, HTML autoescaped, their words in `{% trans %}`
+blocks of the gettext catalogues) into the outbox in the recipient's language, in the
 caller's transaction, as awaited messages: their own delivery job sends them within
 seconds of the commit. The link's token is not in the outbox: the body holds a
 placeholder, and delivery mints the token as it sends (`mint_token_for_message`).
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.i18n.languages import N_, Language, for_recipient
 from app.notifications.models import NotificationKind
 from app.notifications.outbox import TOKEN_PLACEHOLDER, enqueue
 from app.organizations import repository as organizations
@@ -18,12 +22,21 @@ from app.people import account_tokens
 from app.people.account_tokens import TokenPurpose
 from app.people.models import User
 
-_templates = Environment(
-    loader=PackageLoader("app.people", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,  # a misspelt variable fails the test, not the email
-    keep_trailing_newline=True,
-)
+
+@cache
+def _templates(language: Language) -> Environment:
+    """The templates, speaking `language`: one environment per language, as Jinja installs
+    its translations on the environment."""
+    environment = Environment(
+        loader=PackageLoader("app.people", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,  # a misspelt variable fails the test, not the email
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # New-style: `{% trans %}` output is escaped like any other value in HTML.
+    environment.install_gettext_callables(language.gettext, language.ngettext, newstyle=True)
+    return environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +45,16 @@ class _Email:
     purpose: TokenPurpose
     template: str
     path: str  # of the frontend page the link opens
-    subject: str
-    valid_for: str
+    subject: str  # a message id: translated when it is sent
+    valid_for: timedelta
 
 
 _INVITATION = _Email(NotificationKind.INVITATION, TokenPurpose.INVITATION, "invitation",
-                     "accept-invitation", "You are invited to {organization}", "7 days")
+                     "accept-invitation", N_("You are invited to {organization}"),
+                     timedelta(days=7))
 _PASSWORD_RESET = _Email(NotificationKind.PASSWORD_RESET, TokenPurpose.PASSWORD_RESET,
                          "password_reset", "reset-password",
-                         "Reset your password at {organization}", "1 hour")
+                         N_("Reset your password at {organization}"), timedelta(hours=1))
 _PURPOSE_OF_KIND = {email.kind: email.purpose for email in (_INVITATION, _PASSWORD_RESET)}
 
 
@@ -61,16 +75,19 @@ async def send_password_reset(session: AsyncSession, user: User, *, app_url: str
 
 async def _queue(session: AsyncSession, user: User, email: _Email, *, app_url: str) -> None:
     organization = await organizations.get_current(session)
+    language = for_recipient(user.locale, organization.locale)
     values = {"first_name": user.first_name, "organization": organization.name,
               "link": link(app_url, email.path, TOKEN_PLACEHOLDER),
-              "valid_for": email.valid_for}
+              "valid_for": language.duration(email.valid_for), "lang": language.tag}
+    templates = _templates(language)
     await enqueue(
         session,
         kind=email.kind,
         recipient_user_id=user.id,
-        subject=email.subject.format(organization=organization.name),
-        body=_templates.get_template(f"{email.template}.txt").render(values),
-        html_body=_templates.get_template(f"{email.template}.html").render(values),
+        subject=language.gettext(email.subject).format(organization=organization.name),
+        body=templates.get_template(f"{email.template}.txt").render(values),
+        html_body=templates.get_template(f"{email.template}.html").render(values),
+        locale=language.tag,
         awaited=True,
     )
 

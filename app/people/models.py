@@ -19,6 +19,8 @@ class User(TenantMixin, TimestampsMixin, Base):
     role: Mapped[Role] = mapped_column(text_enum(Role))
     password_hash: Mapped[str | None]
     active: Mapped[bool] = mapped_column(server_default="true")
+    # Their own language for messages (BCP 47); None: the organization's.
+    locale: Mapped[str | None]
     # Carried by every token; a token of an older version is refused (revokeSessions).
     session_version: Mapped[int] = mapped_column(server_default="0")
 

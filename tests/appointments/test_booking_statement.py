@@ -13,7 +13,8 @@ from app.credits import ledger
 from app.credits.models import CreditLotDraw, TransactionType
 from app.notifications.models import OutboxMessage
 from app.organizations import repository as organizations
-from app.people.models import Professional
+from app.people.languages import language_of
+from app.people.models import Professional, User
 from tests.appointments.support import add_slots, in_days
 from tests.credits.support import (
     balance_of,
@@ -71,6 +72,7 @@ async def what_was_written(db, org, member, change) -> dict:
             select(OutboxMessage).where(OutboxMessage.appointment_id == appointment_id)))
         provider = await session.get(Professional, (org.id, appointment.professional_id))
         expected_subject, expected_body = messages.booked_message(
+            await language_of(session, member.user.id),
             await organizations.get_current(session), await session.get(
                 type(org.professional.user), (org.id, provider.user_id)),
             appointment.starts_at)[1:3]
@@ -102,6 +104,7 @@ async def what_was_written(db, org, member, change) -> dict:
             "kind": message.kind, "recipient": message.recipient_user_id == member.user.id,
             "dedupe_key": message.dedupe_key == f"booked:{appointment_id}",
             "text": (message.subject, message.body) == (expected_subject, expected_body),
+            "locale": message.locale,
             "status": message.status,
         },
         "payload": {
@@ -116,8 +119,11 @@ async def what_was_written(db, org, member, change) -> dict:
 async def test_one_statement_writes_what_the_step_by_step_booking_writes(db, org):
     """Twin clients with twin lots (two dated, one not), a booking of two credits each:
     the same appointment, slot, entry, draws (earliest expiry first), lots, counters and
-    message, one booked each way."""
+    message (in the clients' own language), one booked each way."""
     await set_cost(db, org, 2)
+    async with db.transaction(org.id) as session:
+        await session.execute(update(User).where(
+            User.id.in_([org.client.user.id, org.other_client.user.id])).values(locale="es-AR"))
     for member in (org.client, org.other_client):
         await grant(db, org, member, 1, expires_in_days=20)
         await grant(db, org, member, 1, expires_in_days=10)
@@ -132,7 +138,7 @@ async def test_one_statement_writes_what_the_step_by_step_booking_writes(db, org
     assert written["draws"] == [(0, 1), (1, 1)]
     assert written["lots"] == [(0, None), (0, None), (3, None)]
     assert written["message"] == {"kind": "BOOKING", "recipient": True, "dedupe_key": True,
-                                  "text": True, "status": "PENDING"}
+                                  "text": True, "locale": "es-AR", "status": "PENDING"}
     assert await violations(db, org.id) == []
 
 

@@ -58,7 +58,8 @@ async def test_each_lead_time_gets_one_reminder_per_open_appointment(db, org, ot
     assert all(cancelled.id != appointment_id for appointment_id, *_ in await reminders(db, org))
     [message] = await outbox(db, other_org, kind=NotificationKind.REMINDER)
     assert message.status is NotificationStatus.PENDING
-    assert message.subject == "Reminder: your appointment on Thursday 06 March at 07:00"
+    assert message.subject == (
+        "Reminder: your appointment on Thursday, March 6, 2031, 7:00\u202fAM (Eastern Time)")
     assert "Professional Tester" in message.body
 
 

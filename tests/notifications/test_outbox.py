@@ -31,7 +31,8 @@ async def test_a_rolled_back_transaction_leaves_no_message(db, org):
     with pytest.raises(RuntimeError):
         async with db.transaction(org.id) as session:
             await outbox.enqueue(session, kind="CANCELLATION", recipient_user_id=org.client.user.id,
-                                 subject="Cancelled", body="Your appointment was cancelled.")
+                                 subject="Cancelled", body="Your appointment was cancelled.",
+                                 locale="en")
             raise RuntimeError("the cancellation failed")
 
     assert await messages_of(db, org) == []

@@ -1,10 +1,6 @@
 """The SMTP sender, against a real SMTP server started by the test."""
 
-import socket
-
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from app.config import Settings, SmtpSecurity
 from app.notifications import delivery
@@ -12,35 +8,18 @@ from app.notifications.models import NotificationStatus
 from app.notifications.senders import LogSender, SmtpSender, sender_from_settings
 from tests.jobs.support import NOW
 from tests.jobs.support import outbox as messages_of
-from tests.notifications.support import enqueue
-
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message) -> None:
-        self.messages.append(message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.live_server import free_port
+from tests.notifications.support import enqueue, smtp_server
 
 
 @pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+def smtp():
+    with smtp_server() as server:
+        yield server
 
 
-async def test_a_message_reaches_the_smtp_server(db, org, smtp_server):
-    controller, inbox = smtp_server
+async def test_a_message_reaches_the_smtp_server(db, org, smtp):
+    controller, inbox = smtp
     await enqueue(db, org, org.client, "Your booking")
     sender = SmtpSender(host=controller.hostname, port=controller.port,
                         mail_from="desk@centre.example", security=SmtpSecurity.NONE)
@@ -48,7 +27,7 @@ async def test_a_message_reaches_the_smtp_server(db, org, smtp_server):
     report = await delivery.deliver_due(db, sender, now=NOW, organization_ids=[org.id])
 
     assert report.sent == 1
-    [received] = inbox.messages
+    [received] = inbox.received
     assert received["From"] == "desk@centre.example"
     assert received["To"] == org.client.user.email
     assert received["Subject"] == "Your booking"

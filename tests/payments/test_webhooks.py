@@ -45,7 +45,7 @@ async def test_a_paid_checkout_adds_the_credits_once_however_often_it_is_told(
     [purchase] = await purchases_of(db, org, org.client)
     assert (purchase.status.value, purchase.balance_after) == ("COMPLETED", 10)
     assert await messages_to(db, org, org.client) == [
-        ("RECEIPT", f"10 credits added - {await org_name(pay, org)}")]
+        ("RECEIPT", f"Credits added: 10 credits - {await org_name(pay, org)}")]
 
 
 async def org_name(pay, org) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from app import global_ids as ids
 from app.clock import utc_now
 from app.credits import invariants
+from app.i18n.languages import language
 from app.jobs import work
 from tests.jobs.support import give_credits, outbox, slots_of, work_every_day
 
@@ -127,7 +128,7 @@ async def test_a_series_booked_extended_and_cancelled_late_over_http(api, db, or
     told = await outbox(db, org, kind="SERIES_SKIPPED")
     assert sorted(message.recipient_user_id for message in told) == sorted(
         [org.client.user.id, org.professional.user.id])
-    blocked_day = f"{weeks[9].astimezone(NEW_YORK):%A %d %B %Y at %H:%M}"
+    blocked_day = language("en").moment(weeks[9], "America/New_York")
     assert all(blocked_day in message.body for message in told)
     assert await balance_of(api, org.client) == {
         "balance": CREDITS - 8, "lifetimeUsed": 8, "lifetimeRefunded": 0}
