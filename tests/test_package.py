@@ -71,12 +71,15 @@ def wheel(tmp_path_factory) -> Path:
     return wheel
 
 
-def test_the_wheel_holds_graphiqls_files_with_their_licences_and_the_migrations(wheel):
+def test_the_wheel_holds_graphiqls_files_with_their_licences_the_migrations_and_catalogues(
+        wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ASSETS:
         assert f"app/graphiql_assets/{asset.path}" in names
         assert f"app/graphiql_assets/{asset.package}@{asset.version}/LICENSE" in names
     assert "app/graphiql.js" in names and "app/_migrations/alembic.ini" in names
+    # Compiled message catalogues: an installed server speaks Spanish without a build step.
+    assert "app/i18n/locales/es/LC_MESSAGES/messages.mo" in names
     assert any(name.startswith("app/_migrations/versions/") for name in names)
 
 

@@ -10,6 +10,7 @@ from app import validation
 from app.auth import Principal
 from app.db import switch_tenant
 from app.errors import Conflict, Forbidden, ValidationFailed
+from app.i18n.languages import checked_tag
 from app.organizations import repository
 from app.organizations.models import Organization
 
@@ -47,7 +48,8 @@ async def create(
 async def update_settings(
     session: AsyncSession, principal: Principal, changes: Mapping[str, Any]
 ) -> Organization:
-    """Changes the organization's name, zone, currency or booking settings (ADMIN only).
+    """Changes the organization's name, zone, currency, language or booking settings (ADMIN
+    only).
 
     `changes` holds only the attributes given; `credit_expiry_days=None` means
     credits never expire.
@@ -75,6 +77,8 @@ def _checked_setting(attribute: str, value: Any) -> Any:
             return _reminder_lead_hours(value, attribute)
         case "allow_client_signup":
             return value
+        case "locale":
+            return checked_tag(value, attribute)
         case "credit_expiry_days" if value is None:
             return None
         case _:

@@ -103,6 +103,7 @@ async def sign_up(
     first_name: str,
     last_name: str,
     phone: str,
+    locale: str | None = None,
     client_address: str | None,
     throttle: SignUpThrottle,
     issuer: TokenIssuer,
@@ -121,7 +122,7 @@ async def sign_up(
         try:
             user = await service.register_user(
                 session, email=email, first_name=first_name, last_name=last_name,
-                phone=phone, role=Role.CLIENT, password=password)
+                phone=phone, role=Role.CLIENT, password=password, locale=locale)
         except Conflict:
             # Said no more plainly than any other refusal: nothing about the account.
             raise Conflict("This email cannot be used to sign up here. If it is yours, log in "

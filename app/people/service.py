@@ -11,6 +11,7 @@ from app import pagination, validation
 from app.auth import Principal, Role, hash_password
 from app.db import flush_or_raise
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.i18n.languages import checked_tag
 from app.organizations import repository as organizations
 from app.people import emails, repository
 from app.people.models import Professional, Student, User
@@ -66,12 +67,14 @@ async def create_user(
     phone: str,
     role: Role,
     password: str | None = None,
+    locale: str | None = None,
     app_url: str,
 ) -> User:
     """Creates a user: ADMIN may create any role, STAFF only clients.
 
     Without a password the person is invited: an email links to `{app_url}/accept-invitation`,
-    where they choose their password.
+    where they choose their password. It is written in their `locale`, else the
+    organization's.
     """
     check_may_manage(principal, role)
     user = await register_user(
@@ -82,6 +85,7 @@ async def create_user(
         phone=phone,
         role=role,
         password=password,
+        locale=locale,
     )
     if password is None:
         await emails.send_invitation(session, user, app_url=app_url)
@@ -107,9 +111,11 @@ async def register_user(
     phone: str,
     role: Role,
     password: str | None,
+    locale: str | None = None,
 ) -> User:
     """Creates a user without a permission check, and without an invitation: for the CLI,
-    seeds, sign-up and `create_user`. Without a password, nobody can log in as them yet."""
+    seeds, sign-up and `create_user`. Without a password, nobody can log in as them yet.
+    Without a `locale`, their messages speak the organization's language."""
     address = validation.email(email, "email")
     user = User(
         email=address,
@@ -120,6 +126,7 @@ async def register_user(
         password_hash=None
         if password is None
         else hash_password(check_password(password, email=address, field="password")),
+        locale=None if locale is None else checked_tag(locale, "locale"),
     )
     if await repository.find_user_by_email(session, user.email) is not None:
         raise _duplicate_email()
@@ -131,9 +138,11 @@ async def register_user(
 async def update_user(
     session: AsyncSession, principal: Principal, user_id: int, changes: Mapping[str, Any]
 ) -> User:
-    """Changes names, phone, role or active flag, as the permission matrix allows.
+    """Changes names, phone, language, role or active flag, as the permission matrix
+    allows.
 
-    `changes` holds only the attributes given.
+    `changes` holds only the attributes given; `locale=None` gives the user the
+    organization's language again.
     """
     user = await get_user(session, principal, user_id, field="user_id")
     # A value the user already has is no change: a form sent back whole needs no more
@@ -153,7 +162,7 @@ async def update_user(
             "To stop their bookings, deactivate the profile or the user instead.",
             field="role",
         )
-    if {"first_name", "last_name", "phone"} & changes.keys() and not _can_edit_contact(
+    if {"first_name", "last_name", "phone", "locale"} & changes.keys() and not _can_edit_contact(
         principal, user
     ):
         raise Forbidden("You may not edit this user's details.")
@@ -170,6 +179,8 @@ def _can_edit_contact(principal: Principal, user: User) -> bool:
 
 
 def _checked_user_change(attribute: str, value: Any) -> Any:
+    if attribute == "locale":
+        return None if value is None else checked_tag(value, attribute)
     if value is None:
         raise ValidationFailed("Cannot be null.", field=attribute)
     if attribute in ("first_name", "last_name"):

@@ -106,3 +106,25 @@ async def test_a_feed_shows_nothing_of_another_organization(api, db, org, other_
 
     assert await events(api, await feed_url(api, org.client)) == []
     assert len(await events(api, await feed_url(api, other_org.client))) == 1
+
+
+async def test_a_feed_speaks_its_owners_language(api, db, org):
+    """The owner's own language, else the organization's: a Spanish-speaking client reads
+    Spanish; the professional, in an English organization, English."""
+    await give_credits(db, org, org.client, 1)
+    [slot] = await add_slots(db, org, [in_days(3)])
+    await book(api, org.client, slot, studentId=org.student_id, notes="Traer los informes")
+    chosen = await api.data("""mutation($input: UpdateUserInput!) { updateUser(input: $input) {
+        userErrors { code } } }""", {"input": {"id": org.client.id, "locale": "es-AR"}},
+                            as_=org.client)
+    assert chosen["updateUser"]["userErrors"] == []
+
+    [as_client] = await events(api, await feed_url(api, org.client))
+    [as_professional] = await events(api, await feed_url(api, org.professional))
+
+    professional = f"{org.professional.user.first_name} {org.professional.user.last_name}"
+    student = f"{org.student.first_name} {org.student.last_name}"
+    assert str(as_client["summary"]) == f"Sesión con {professional} ({student})"
+    assert str(as_client["description"]) == "Estado: a confirmar\nNotas: Traer los informes"
+    assert str(as_professional["summary"]).startswith("Session with ")
+    assert str(as_professional["description"]).startswith("State: awaiting confirmation")

@@ -40,6 +40,10 @@ class UpdateOrganizationSettingsInput:
     allow_client_signup: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Whether clients may create their own account."
     )
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET, description="BCP 47 tag of messages and calendar texts, "
+        "e.g. \"es-AR\". Refused unless English or Spanish."
+    )
 
 
 @strawberry.type(description="The organization as saved, or why not.")

@@ -31,6 +31,10 @@ class OrganizationSettings:
     allow_client_signup: bool = strawberry.field(
         description="Clients may create their own account with `signUp`."
     )
+    locale: str = strawberry.field(
+        description="BCP 47 language tag for messages and calendar texts, e.g. \"es-AR\". "
+                    "Default \"en\"."
+    )
 
 
 @strawberry.type(name="Organization", description="A centre, clinic or practice: the tenant.")
@@ -58,5 +62,6 @@ class OrganizationType(Node):
                 credit_expiry_days=organization.credit_expiry_days,
                 reminder_lead_hours=list(organization.reminder_lead_hours),
                 allow_client_signup=organization.allow_client_signup,
+                locale=organization.locale,
             ),
         )

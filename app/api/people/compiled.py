@@ -11,7 +11,7 @@ from app.people.models import Professional, Student, User
 shape("User", Shape(
     table=User.__table__, global_id="User",
     columns={"email": "email", "firstName": "first_name", "lastName": "last_name",
-             "phone": "phone", "role": "role", "active": "active"},
+             "phone": "phone", "role": "role", "active": "active", "locale": "locale"},
 ))
 shape("Student", Shape(
     table=Student.__table__, global_id="Student",

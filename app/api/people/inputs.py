@@ -40,6 +40,9 @@ class CreateUserInput:
                     "`{BOOKINGS_APP_URL}/accept-invitation?token=...`, valid 7 days, where "
                     "they choose their password (`acceptInvitation`).",
     )
+    locale: str | None = strawberry.field(
+        default=None, description="BCP 47 tag of their messages, the invitation's too, e.g. "
+        "\"es-AR\"; null: the organization's.")
 
 
 @strawberry.input(description="A new CLIENT account, when the organization allows sign-up.")
@@ -51,6 +54,9 @@ class SignUpInput:
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
     phone: str = strawberry.field(description="Contact phone number.")
+    locale: str | None = strawberry.field(
+        default=None, description="BCP 47 tag of their messages, e.g. the browser's language "
+        "(\"es-AR\"); null: the organization's.")
 
 
 @strawberry.input(description="The token from an invitation email, and the password to set.")
@@ -101,6 +107,9 @@ class UpdateUserInput:
     active: bool | None = strawberry.field(
         default=strawberry.UNSET, description="ADMIN only; false stops the user logging in."
     )
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET, description="BCP 47 tag of their messages, e.g. \"es-AR\"; "
+        "null: the organization's. Refused unless English or Spanish.")
 
 
 @strawberry.type(description="The user as saved, or why not.")

@@ -68,6 +68,7 @@ class Mutation:
                 first_name=input.first_name,
                 last_name=input.last_name,
                 phone=input.phone,
+                locale=input.locale,
                 client_address=info.context.client_address,
                 throttle=accounts.SignUpThrottle(
                     per_organization=settings.signup_max_per_organization,
@@ -171,6 +172,7 @@ class Mutation:
                 phone=input.phone,
                 role=input.role,
                 password=input.password,
+                locale=input.locale,
                 app_url=info.context.app_url,
             )
             return UserPayload(user=UserType.from_model(user))

@@ -53,6 +53,8 @@ class UserType(Node):
     phone: str = strawberry.field(description="Contact phone number, as entered.")
     role: RoleType = strawberry.field(description="What the user may do.")
     active: bool = strawberry.field(description="Deactivated users cannot log in.")
+    locale: str | None = strawberry.field(
+        description="The user's own language for messages; null: the organization's.")
     pk: Private[int]
     pending: Private[bool]
 
@@ -67,6 +69,7 @@ class UserType(Node):
             phone=user.phone,
             role=user.role,
             active=user.active,
+            locale=user.locale,
             pending=user.invitation_pending,
         )
 
