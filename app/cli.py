@@ -189,7 +189,7 @@ def serve_banner(*, host: str, port: int, settings: Settings, url: str, demo: An
         from app.demo import DEMO_PASSWORD
 
         lines += ["", f"  Demo organization {demo.slug!r}; every password is {DEMO_PASSWORD!r}:"]
-        lines += [f"    {login.role.value:<13} {login.email}" for login in demo.logins]
+        lines += [f"    {login}" for login in demo.logins]
         lines += [
             "",
             (f"  GraphiQL opens as {demo.client_name or 'the demo client'} (a client) with an "
@@ -256,7 +256,7 @@ def _seed(arguments: argparse.Namespace, settings: Settings) -> None:
     demo = _run_with_database(_database_url(settings), lambda db: seed_demo(db, settings))
     print(f"Demo organization {demo.slug!r} is ready; password {DEMO_PASSWORD!r} for:")
     for login in demo.logins:
-        print(f"  {login.role.value:<13} {login.email}")
+        print(f"  {login}")
 
 
 def _create_org(arguments: argparse.Namespace, settings: Settings) -> None:

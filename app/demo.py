@@ -25,6 +25,11 @@ DEMO_PASSWORD = "demo-password"
 class DemoLogin:
     role: Role
     email: str
+    locale: str | None = None  # their own language, when not the organization's
+
+    def __str__(self) -> str:
+        line = f"{self.role.value:<13} {self.email}"
+        return line if self.locale is None else f"{line}  (messages in {self.locale})"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ _PEOPLE = [
     (Role.CLIENT, "carla@demo.example", "Carla", "Client", "+1 555 0105"),
     (Role.CLIENT, "david@demo.example", "David", "Parent", "+1 555 0106"),
 ]
+# Their own language; everyone else reads the organization's English. Carla's messages show
+# in the development log in Spanish.
+_LOCALES = {"carla@demo.example": "es-AR"}
 # Invited by the admin, and not yet accepted: the accounts walkthrough starts here.
 _INVITED = (Role.STAFF, "nina@demo.example", "Nina", "Novak", "+1 555 0107")
 
@@ -102,7 +110,8 @@ async def seed_demo(db: Database, settings: Settings) -> DemoOrganization:
     secret = settings.signing_key()
     return DemoOrganization(
         slug=DEMO_SLUG,
-        logins=[DemoLogin(role=role, email=email) for role, email, *_ in _PEOPLE],
+        logins=[DemoLogin(role=role, email=email, locale=_LOCALES.get(email))
+                for role, email, *_ in _PEOPLE],
         admin_token=issue_token(user_id=admin.id, organization_id=organization.id,
                                 role=admin.role, session_version=admin.session_version,
                                 secret=secret, lifetime=lifetime),
@@ -135,7 +144,7 @@ async def _seed_people(session) -> None:
     for role, email, first_name, last_name, phone in _PEOPLE:
         user = await people_service.register_user(
             session, email=email, first_name=first_name, last_name=last_name, phone=phone,
-            role=role, password=DEMO_PASSWORD,
+            role=role, password=DEMO_PASSWORD, locale=_LOCALES.get(email),
         )
         if email in _PROFILES:
             title, specialization, license_number, zone, minutes, buffer, cost = _PROFILES[email]
