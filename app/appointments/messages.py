@@ -59,15 +59,16 @@ async def tell_client(
     )
     if refunded:
         _ = language.gettext
-        credits = language.ngettext("{count} credit", "{count} credits", refunded) \
-            .format(count=refunded)
+        credits = language.ngettext("{count} credit", "{count} credits", refunded).format(
+            count=refunded)
+        body = _("We have put {credits} back in your balance, for your appointment with {who} "
+                 "on {when}.")
         await enqueue(
             session, kind=NotificationKind.REFUND, recipient_user_id=appointment.client_id,
             subject=_("Credits refunded: {credits} - {organization}").format(
                 credits=credits, organization=organization.name),
-            body=_("We have put {credits} back in your balance, for your appointment with "
-                   "{who} on {when}.").format(credits=credits, who=_who(provider),
-                                      when=_when(language, organization, appointment.starts_at)),
+            body=body.format(credits=credits, who=_who(provider),
+                             when=_when(language, organization, appointment.starts_at)),
             locale=language.tag, appointment_id=appointment.id,
             dedupe_key=f"refund:{appointment.id}",
         )

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -78,18 +78,24 @@ def for_recipient(own_tag: str | None, organization_tag: str) -> "Language":
     return language(own_tag or organization_tag)
 
 
-@cache
+@lru_cache(maxsize=256)  # stored tags are checked: a handful of them in practice
 def language(tag: str) -> "Language":
     """The `Language` of a stored tag. Tags are checked when they are stored; one that no
-    longer parses (a Babel upgrade dropped it) falls back to the default, not to an error
-    in a background job."""
-    try:
-        locale = Locale.parse(tag, sep="-")
-    except (ValueError, UnknownLocaleError):
-        locale = Locale.parse(DEFAULT)
-    if locale.language not in SHIPPED:
-        locale = Locale.parse(DEFAULT)
+    longer parses (a Babel upgrade dropped its region) falls back to its language, else
+    to the default: never to an error in a background job."""
+    locale = _stored_locale(tag)
     return Language(tag=_tag(locale), locale=locale, catalogue=catalogue(locale.language))
+
+
+def _stored_locale(tag: str) -> Locale:
+    for candidate in (tag, tag.partition("-")[0]):
+        try:
+            locale = Locale.parse(candidate, sep="-")
+        except (ValueError, UnknownLocaleError):
+            continue
+        if locale.language in SHIPPED:
+            return locale
+    return Locale.parse(DEFAULT)
 
 
 @cache
@@ -126,7 +132,7 @@ class Language:
     def day_and_time(self, day: date, clock: time, zone: str) -> str:
         """A day and a time on its clock, as `moment` writes them: for a clock time that
         `zone` skips that day (the clocks go forward), which no instant has."""
-        # The full date with the short time, joined the locale's own way.
+        # The full date with the short time, joined the way the locale joins its long ones.
         joined = (get_datetime_format("long", locale=self.locale).replace("'", "")
                   .replace("{1}", format_date(day, "full", locale=self.locale))
                   .replace("{0}", format_time(clock, "short", locale=self.locale)))
@@ -138,7 +144,7 @@ class Language:
 
     def money(self, minor_units: int, currency: str) -> str:
         """An amount in the currency's smallest unit (cents; yen), as the locale writes it:
-        "$ 1.500,00", "US$1,500.00"."""
+        "$1.500,00" (pesos, in "es-AR"), "$1,500.00" (dollars, in "en")."""
         amount = Decimal(minor_units).scaleb(-get_currency_precision(currency))
         return format_currency(amount, currency, locale=self.locale)
 

@@ -24,6 +24,7 @@ from app.credits import ledger, packages
 from app.credits.models import CreditTransaction
 from app.credits.service import client_of
 from app.errors import Forbidden, PaymentUnavailable, ValidationFailed
+from app.i18n.languages import for_recipient
 from app.organizations import repository as organizations
 from app.payments.models import PaymentCheckout
 from app.payments.provider import CheckoutRequest, PaymentProvider, PaymentProviderError
@@ -105,7 +106,9 @@ async def start_checkout(
                 organization_id=organization.id, transaction_id=transaction.id,
                 product_name=package.name, amount_cents=package.price_cents,
                 currency=package.currency, success_url=success, cancel_url=cancel,
-                customer_email=buyer.email, expires_at=expires_at,
+                customer_email=buyer.email,
+                locale=for_recipient(buyer.locale, organization.locale).tag,
+                expires_at=expires_at,
                 idempotency_key=f"bookings-checkout-{organization.id}-{transaction.id}"))
         except PaymentProviderError as error:
             raise PaymentUnavailable(f"{error} Nothing was bought; try again.") from error

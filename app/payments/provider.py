@@ -29,6 +29,8 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     customer_email: str | None
+    # The buyer's language (a shipped BCP 47 tag): the provider's page speaks it if it can.
+    locale: str
     expires_at: datetime
     # Sent to the provider so that a retried request makes no second checkout.
     idempotency_key: str

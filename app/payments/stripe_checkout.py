@@ -60,6 +60,7 @@ class StripeCheckout:
         }
         if request.customer_email:
             params["customer_email"] = request.customer_email
+        params["locale"] = checkout_locale(request.locale)
         try:
             session = await self._client.v1.checkout.sessions.create_async(
                 params, {"idempotency_key": request.idempotency_key})
@@ -119,6 +120,15 @@ def _number(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def checkout_locale(tag: str) -> str:
+    """The language of Stripe's payment page for a shipped tag: Checkout takes "en",
+    "en-GB", "es" (Spain's Spanish) and "es-419" (Latin America's), and refuses others."""
+    language, _, region = tag.partition("-")
+    if language == "es":
+        return "es" if region in ("", "ES") else "es-419"
+    return "en-GB" if region == "GB" else "en"
 
 
 def _message(error: stripe.StripeError) -> str:

@@ -45,7 +45,7 @@ class _Email:
     purpose: TokenPurpose
     template: str
     path: str  # of the frontend page the link opens
-    subject: str  # a message id: translated when it is sent
+    subject: str  # a message id: translated when the email is queued
     valid_for: timedelta
 
 

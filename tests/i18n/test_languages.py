@@ -102,6 +102,7 @@ def test_a_persons_own_language_wins_over_the_organizations():
     assert for_recipient(None, "es-AR").tag == "es-AR"
 
 
-def test_a_stored_tag_that_no_longer_parses_falls_back_to_english_not_to_an_error():
+def test_a_stored_tag_that_no_longer_parses_falls_back_to_its_language_else_english():
+    assert language("es-XX").tag == "es"  # a region Babel does not know (any more)
     assert language("tlh").tag == "en"
     assert language("fr").tag == "en"

@@ -5,7 +5,9 @@ called when anything is wrong."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from app.people.models import User
 from tests.payments.stripe_standin import SECRET_KEY
 from tests.payments.support import (
     CHECKOUT,
@@ -41,6 +43,7 @@ async def test_a_client_starts_a_checkout_of_a_package(pay, db, org, standin):
     assert params["metadata"] == {"organization_id": str(org.id),
                                   "transaction_id": str(transaction_pk(started))}
     assert params["customer_email"] == org.client.user.email
+    assert params["locale"] == "en"  # the buyer's language: here the organization's default
     assert params["success_url"] == SUCCESS_URL
     assert headers["idempotency-key"] == f"bookings-checkout-{org.id}-{transaction_pk(started)}"
     assert headers["authorization"] == f"Bearer {SECRET_KEY}"
@@ -151,3 +154,18 @@ async def test_a_price_change_leaves_a_started_checkout_at_its_price(pay, db, or
 
     assert started["creditTransaction"]["amountPaidCents"] == 45000
     assert later["creditTransaction"]["amountPaidCents"] == 50000
+
+
+@pytest.mark.parametrize(("buyer_locale", "page_locale"), [
+    ("es-AR", "es-419"), ("es", "es"), ("es-ES", "es"), ("en-GB", "en-GB"), ("en-US", "en")])
+async def test_the_payment_page_speaks_the_buyers_language(
+        pay, db, org, standin, buyer_locale, page_locale):
+    async with db.transaction(org.id) as session:
+        await session.execute(update(User).where(User.id == org.client.user.id)
+                              .values(locale=buyer_locale))
+    package_id = await package(pay, org)
+
+    assert (await start(pay, org.client, package_id))["userErrors"] == []
+
+    [sent] = standin.requests
+    assert sent["params"]["locale"] == page_locale
