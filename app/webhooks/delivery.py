@@ -87,6 +87,15 @@ class ClaimedDelivery:
     created_at: datetime
     url: str
     secret: str
+    old_secret: str | None
+    old_secret_expires_at: datetime | None
+
+    def signing_secrets(self, at: datetime) -> list[str]:
+        """The secrets that sign an attempt made at `at`: the endpoint's, and the one its
+        last rotation replaced until that one expires."""
+        if self.old_secret is None or self.old_secret_expires_at <= at:
+            return [self.secret]
+        return [self.secret, self.old_secret]
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +241,8 @@ _CLAIM = text(
       AND endpoint.organization_id = delivery.organization_id
       AND endpoint.id = delivery.endpoint_id
     RETURNING delivery.id, delivery.endpoint_id, delivery.event_id, delivery.payload,
-              delivery.attempts, delivery.created_at, endpoint.url, endpoint.secret
+              delivery.attempts, delivery.created_at, endpoint.url, endpoint.secret,
+              endpoint.old_secret, endpoint.old_secret_expires_at
     """
 )
 
@@ -329,7 +339,9 @@ async def send(client: httpx.AsyncClient, delivery: ClaimedDelivery, *,
         return attempt(None, f"not sent: {error}")
     body = delivery.payload.encode()
     # Signed when sent, not when the event happened: receivers refuse old timestamps.
-    headers = signing.signed_headers(delivery.secret, delivery.event_id, utc_now(), body)
+    sent_at = utc_now()
+    headers = signing.signed_headers(delivery.signing_secrets(sent_at), delivery.event_id,
+                                     sent_at, body)
     parts = urlsplit(delivery.url)
     headers["host"] = parts.netloc
     failure = "no address to send to"

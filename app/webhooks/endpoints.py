@@ -2,18 +2,19 @@
 
 An endpoint is a URL, the event types it wants (or "*"), whether it is active, and its
 secret. The secret is returned by `create_endpoint` and `rotate_secret` only; nothing
-reads it back out but the delivery worker, to sign. Every function here is ADMIN's alone:
+reads it back out but the delivery worker, to sign (with the rotated-out secret too, for a
+while after a rotation). Every function here is ADMIN's alone:
 anyone else is FORBIDDEN, before anything is read.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import pagination
+from app import pagination, validation
 from app.auth import Principal
 from app.clock import utc_now
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -23,6 +24,9 @@ from app.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 MAX_ENDPOINTS = 20
+# How long, by default and at most, a rotated-out secret goes on signing beside the new one.
+DEFAULT_ROLLOVER_HOURS = 24
+MAX_ROLLOVER_HOURS = 7 * 24
 DELIVERY_SORT_KEY = (WebhookDelivery.id,)
 _DEFER = text("SELECT bookings_defer_webhook_event(:event_id)")
 
@@ -106,10 +110,22 @@ async def delete_endpoint(session: AsyncSession, principal: Principal, endpoint_
     return endpoint_id
 
 
-async def rotate_secret(session: AsyncSession, principal: Principal,
-                        endpoint_id: int) -> tuple[WebhookEndpoint, str]:
-    """A new secret, shown this once; every attempt from now on is signed with it."""
+async def rotate_secret(session: AsyncSession, principal: Principal, endpoint_id: int, *,
+                        keep_old_secret_hours: int = DEFAULT_ROLLOVER_HOURS,
+                        now: datetime | None = None) -> tuple[WebhookEndpoint, str]:
+    """A new secret, shown this once; every attempt from now on is signed with it, and with
+    the old one too for `keep_old_secret_hours` (0: not at all, as after a leak), so the
+    receiver can switch without refusing a delivery. A rotation during a rollover ends the
+    earlier old secret: only the latest two ever sign."""
+    check_admin(principal)
+    hours = validation.int_between(keep_old_secret_hours, 0, MAX_ROLLOVER_HOURS,
+                                   "keep_old_secret_hours")
     endpoint = await get_endpoint(session, principal, endpoint_id, lock=True)
+    if hours:
+        endpoint.old_secret = endpoint.secret
+        endpoint.old_secret_expires_at = utc_now(now) + timedelta(hours=hours)
+    else:
+        endpoint.old_secret = endpoint.old_secret_expires_at = None
     endpoint.secret = signing.new_secret()
     await session.flush()
     return endpoint, endpoint.secret

@@ -24,6 +24,10 @@ class WebhookEndpoint(TenantMixin, TimestampsMixin, Base):
     active: Mapped[bool] = mapped_column(server_default="true")
     # Signs with HMAC, so it is kept as it is; the API shows it only when made or rotated.
     secret: Mapped[str]
+    # The secret the last rotation replaced, which signs too until it expires (both or
+    # neither are set): the receiver's time to switch.
+    old_secret: Mapped[str | None]
+    old_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookDelivery(TenantMixin, TimestampsMixin, Base):

@@ -49,7 +49,7 @@ async def test_a_name_that_does_not_resolve_is_refused():
 def test_a_signed_delivery_verifies_with_the_librarys_own_verify():
     secret = new_secret()
     body = b'{"type":"appointment.booked"}'
-    headers = signed_headers(secret, "evt_1", datetime.now(UTC), body)
+    headers = signed_headers([secret], "evt_1", datetime.now(UTC), body)
 
     assert secret.startswith("whsec_") and new_secret() != secret
     assert Webhook(secret).verify(body, headers) == {"type": "appointment.booked"}

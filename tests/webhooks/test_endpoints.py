@@ -3,9 +3,10 @@ bad input is refused with a clear userError and stores nothing, and the SSRF gua
 production refuses plain http and private addresses."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from standardwebhooks.webhooks import Webhook
 
 from app.auth import Principal
@@ -16,8 +17,9 @@ from tests.appointments.support import give_credits
 from tests.webhooks.support import CREATE, Receiver, register, run_event_jobs
 
 LIST = "{ webhookEndpoints { id url events active createdAt } }"
-ROTATE = """mutation($id: ID!) { rotateWebhookSecret(id: $id) { webhookEndpoint { id } secret
-    userErrors { code } } }"""
+ROTATE = """mutation($id: ID!, $hours: Int! = 24) {
+    rotateWebhookSecret(id: $id, keepOldSecretHours: $hours) {
+      webhookEndpoint { id oldSecretSignsUntil } secret userErrors { code field message } } }"""
 DELETE = """mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId
     userErrors { code } } }"""
 UPDATE = """mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) {
@@ -45,23 +47,97 @@ async def test_the_secret_is_shown_once_and_never_read_back(api, org):
         "active": True, "createdAt": listed["data"]["webhookEndpoints"][0]["createdAt"]}]
 
 
-async def test_a_rotated_secret_signs_from_then_on_and_the_old_one_verifies_nothing(
-        api, db, org):
+async def rotate(api, org, endpoint_id: str, **arguments) -> dict:
+    return (await api.data(ROTATE, {"id": endpoint_id, **arguments}, as_=org.admin))[
+        "rotateWebhookSecret"]
+
+
+async def signed_delivery(db, org, receiver: Receiver):
+    """A credits event's delivery, as the receiver got it."""
+    receiver.received.clear()
+    await give_credits(db, org, org.client, 1)
+    await run_event_jobs(db, org)
+    [received] = receiver.received
+    return received
+
+
+def verifies(secret: str, received) -> bool:
+    try:
+        Webhook(secret).verify(received.body, received.headers)
+    except Exception as refused:  # noqa: BLE001 - the library's own verification error
+        assert "signature" in str(refused).lower()
+        return False
+    return True
+
+
+async def test_after_a_rotation_both_secrets_sign_until_the_rollover_ends(api, db, org):
     receiver = Receiver().start()
     try:
         made = await register(api, org, receiver.url)
-        rotated = (await api.data(ROTATE, {"id": made["id"]}, as_=org.admin))[
-            "rotateWebhookSecret"]
-        await give_credits(db, org, org.client, 1)
-        await run_event_jobs(db, org)
+        rotated = await rotate(api, org, made["id"])
+        during = await signed_delivery(db, org, receiver)
+        async with db.transaction(org.id) as session:  # the 24 hours pass
+            await session.execute(text(
+                "UPDATE webhook_endpoints SET old_secret_expires_at = now() - interval '1 s'"))
+        after = await signed_delivery(db, org, receiver)
     finally:
         receiver.stop()
-    [received] = receiver.received
 
+    assert rotated["userErrors"] == []
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != made["secret"]
-    Webhook(rotated["secret"]).verify(received.body, received.headers)
-    with pytest.raises(Exception, match="signature"):
-        Webhook(made["secret"]).verify(received.body, received.headers)
+    signs_until = datetime.fromisoformat(rotated["webhookEndpoint"]["oldSecretSignsUntil"])
+    assert abs(signs_until - (datetime.now(UTC) + timedelta(hours=24))) < timedelta(minutes=5)
+    assert len(during.headers["webhook-signature"].split()) == 2
+    assert verifies(rotated["secret"], during) and verifies(made["secret"], during)
+    assert len(after.headers["webhook-signature"].split()) == 1
+    assert verifies(rotated["secret"], after) and not verifies(made["secret"], after)
+    listed = await api.data("{ webhookEndpoints { oldSecretSignsUntil } }", as_=org.admin)
+    assert listed["webhookEndpoints"] == [{"oldSecretSignsUntil": None}]
+
+
+async def test_a_rotation_without_rollover_ends_the_old_secret_at_once(api, db, org):
+    receiver = Receiver().start()
+    try:
+        made = await register(api, org, receiver.url)
+        rotated = await rotate(api, org, made["id"], hours=0)
+        received = await signed_delivery(db, org, receiver)
+    finally:
+        receiver.stop()
+
+    assert rotated["webhookEndpoint"]["oldSecretSignsUntil"] is None
+    assert verifies(rotated["secret"], received) and not verifies(made["secret"], received)
+
+
+async def test_a_second_rotation_ends_the_first_secret_only_the_latest_two_sign(api, db, org):
+    receiver = Receiver().start()
+    try:
+        first = await register(api, org, receiver.url)
+        second = await rotate(api, org, first["id"])
+        third = await rotate(api, org, first["id"], hours=1)
+        received = await signed_delivery(db, org, receiver)
+    finally:
+        receiver.stop()
+
+    assert [verifies(made["secret"], received) for made in (first, second, third)] == [
+        False, True, True]
+
+
+@pytest.mark.parametrize("hours", [-1, 169])
+async def test_a_rollover_out_of_range_is_refused_and_rotates_nothing(api, db, org, hours):
+    receiver = Receiver().start()
+    try:
+        made = await register(api, org, receiver.url)
+        refused = await rotate(api, org, made["id"], hours=hours)
+        received = await signed_delivery(db, org, receiver)
+    finally:
+        receiver.stop()
+
+    assert (refused["secret"], refused["webhookEndpoint"]) == (None, None)
+    [error] = refused["userErrors"]
+    assert (error["code"], error["field"]) == ("VALIDATION_FAILED", ["keepOldSecretHours"])
+    assert "between 0 and 168" in error["message"]
+    assert verifies(made["secret"], received)
+    assert len(received.headers["webhook-signature"].split()) == 1
 
 
 async def test_an_update_changes_only_what_it_names_and_a_delete_ends_the_endpoint(

@@ -1,5 +1,7 @@
 """Changing webhooks (ADMIN): endpoints, their secrets, and sending a delivery again."""
 
+from typing import Annotated
+
 import strawberry
 
 from app import global_ids as ids
@@ -63,13 +65,22 @@ class Mutation:
 
         return await run_mutation(info, DeletePayload, action, fields=_ENDPOINT_ID)
 
-    @strawberry.mutation(description="ADMIN gets a new secret for an endpoint, shown this once; "
-                                     "the old one signs nothing more.")
-    async def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> WebhookEndpointPayload:
+    @strawberry.mutation(description=(
+        "ADMIN gets a new secret for an endpoint, shown this once. Deliveries are signed with "
+        "it from now on, and with the old one too for `keepOldSecretHours`, so the receiver "
+        "can switch without refusing one."))
+    async def rotate_webhook_secret(
+        self, info: Info, id: strawberry.ID,
+        keep_old_secret_hours: Annotated[int, strawberry.argument(description=(
+            "0 to 168: how long the old secret still signs too. 0 ends it now, as after a "
+            "leak."))] = endpoints.DEFAULT_ROLLOVER_HOURS,
+    ) -> WebhookEndpointPayload:
         async def action(session, principal):
-            return _shown(*await endpoints.rotate_secret(session, principal, _decoded(id)))
+            return _shown(*await endpoints.rotate_secret(
+                session, principal, _decoded(id), keep_old_secret_hours=keep_old_secret_hours))
 
-        return await run_mutation(info, WebhookEndpointPayload, action, fields=_ENDPOINT_ID)
+        return await run_mutation(info, WebhookEndpointPayload, action, fields={
+            **_ENDPOINT_ID, "keep_old_secret_hours": ["keepOldSecretHours"]})
 
     @strawberry.mutation(description="Sends the delivery's event again, with the same event id.")
     async def redeliver_webhook(self, info: Info, delivery_id: strawberry.ID

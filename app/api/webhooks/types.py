@@ -8,6 +8,7 @@ from strawberry import Private
 from app import global_ids as ids
 from app.api.common import Connection, Node
 from app.api.context import Info
+from app.clock import utc_now
 from app.pagination import count
 from app.webhooks import endpoints
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -74,13 +75,20 @@ class WebhookEndpointType(Node):
         "Event types sent to this endpoint, e.g. appointment.booked; [\"*\"]: all."))
     active: bool = strawberry.field(description="false: no new events are sent to it.")
     created_at: datetime = strawberry.field(description="When it was registered.")
+    old_secret_signs_until: datetime | None = strawberry.field(description=(
+        "After `rotateWebhookSecret`: until when the replaced secret signs too. null: only "
+        "the current secret signs."))
     pk: Private[int]
 
     @classmethod
     def from_model(cls, endpoint: WebhookEndpoint) -> "WebhookEndpointType":
+        rollover = endpoint.old_secret_expires_at
         return cls(id=ids.encode("WebhookEndpoint", endpoint.id), url=endpoint.url,
                    events=list(endpoint.events), active=endpoint.active,
-                   created_at=endpoint.created_at, pk=endpoint.id)
+                   created_at=endpoint.created_at,
+                   old_secret_signs_until=None if rollover is None or rollover <= utc_now()
+                   else rollover,
+                   pk=endpoint.id)
 
     @strawberry.field(description="Its deliveries, newest first (`first` <= 100).")
     async def deliveries(self, info: Info, first: int | None = 20, after: str | None = None,
