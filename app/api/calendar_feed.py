@@ -59,11 +59,14 @@ def _event(entry: FeedEntry, *, host: str, as_professional: bool, language: Lang
     event.add("dtend", entry.ends_at.astimezone(UTC))
     event.add("sequence", entry.sequence)
     event.add("status", _STATUS[entry.state])
-    event.add("summary", _summary(entry, as_professional=as_professional, language=language))
+    # RFC 5545's LANGUAGE parameter: which language the text is in.
+    in_language = {"LANGUAGE": language.tag}
+    event.add("summary", _summary(entry, as_professional=as_professional, language=language),
+              parameters=in_language)
     details = [_("State: {state}").format(state=_state_name(entry.state, language))]
     if entry.notes:
         details.append(_("Notes: {notes}").format(notes=entry.notes))
-    event.add("description", "\n".join(details))
+    event.add("description", "\n".join(details), parameters=in_language)
     return event
 
 

@@ -14,7 +14,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.i18n.languages import N_, Language, for_recipient
+from app.i18n import languages
+from app.i18n.languages import N_, for_recipient
 from app.notifications.models import NotificationKind
 from app.notifications.outbox import TOKEN_PLACEHOLDER, enqueue
 from app.organizations import repository as organizations
@@ -24,9 +25,10 @@ from app.people.models import User
 
 
 @cache
-def _templates(language: Language) -> Environment:
-    """The templates, speaking `language`: one environment per language, as Jinja installs
-    its translations on the environment."""
+def _templates(tag: str) -> Environment:
+    """The templates, speaking the language of `tag`: one environment per language, as Jinja
+    installs its translations on the environment."""
+    speaking = languages.language(tag)
     environment = Environment(
         loader=PackageLoader("app.people", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -35,7 +37,7 @@ def _templates(language: Language) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     # New-style: `{% trans %}` output is escaped like any other value in HTML.
-    environment.install_gettext_callables(language.gettext, language.ngettext, newstyle=True)
+    environment.install_gettext_callables(speaking.gettext, speaking.ngettext, newstyle=True)
     return environment
 
 
@@ -79,7 +81,7 @@ async def _queue(session: AsyncSession, user: User, email: _Email, *, app_url: s
     values = {"first_name": user.first_name, "organization": organization.name,
               "link": link(app_url, email.path, TOKEN_PLACEHOLDER),
               "valid_for": language.duration(email.valid_for), "lang": language.tag}
-    templates = _templates(language)
+    templates = _templates(language.tag)
     await enqueue(
         session,
         kind=email.kind,

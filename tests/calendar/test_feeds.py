@@ -126,5 +126,7 @@ async def test_a_feed_speaks_its_owners_language(api, db, org):
     student = f"{org.student.first_name} {org.student.last_name}"
     assert str(as_client["summary"]) == f"Sesión con {professional} ({student})"
     assert str(as_client["description"]) == "Estado: a confirmar\nNotas: Traer los informes"
+    assert as_client["summary"].params["LANGUAGE"] == "es-AR"
+    assert as_professional["summary"].params["LANGUAGE"] == "en"
     assert str(as_professional["summary"]).startswith("Session with ")
     assert str(as_professional["description"]).startswith("State: awaiting confirmation")
