@@ -27,7 +27,9 @@ async def test_the_demo_client_carla_gets_her_messages_in_spanish_and_david_in_e
     his = [message for message in messages if message.recipient_user_id == david_user.id]
 
     assert hers and {message.locale for message in hers} == {"es-AR"}
-    assert "Tu turno está confirmado - Demo Therapy Centre" in [m.subject for m in hers]
+    subjects = {message.subject.removesuffix(" - Demo Therapy Centre") for message in hers}
+    assert subjects == {"Tu turno está reservado", "Tu turno está confirmado",
+                        "Tu turno fue cancelado", "Créditos devueltos: 1 crédito"}
     assert his and {message.locale for message in his} == {"en"}
 
     with caplog.at_level(logging.INFO, logger="app.notifications.senders"):
