@@ -28,8 +28,9 @@ async def test_the_demo_client_carla_gets_her_messages_in_spanish_and_david_in_e
 
     assert hers and {message.locale for message in hers} == {"es-AR"}
     subjects = {message.subject.removesuffix(" - Demo Therapy Centre") for message in hers}
-    assert subjects == {"Tu turno está reservado", "Tu turno está confirmado",
-                        "Tu turno fue cancelado", "Créditos devueltos: 1 crédito"}
+    # The seed's messages; the jobs may have added reminders and expiries since.
+    assert {"Tu turno está reservado", "Tu turno está confirmado", "Tu turno fue cancelado",
+            "Créditos devueltos: 1 crédito"} <= subjects
     assert his and {message.locale for message in his} == {"en"}
 
     with caplog.at_level(logging.INFO, logger="app.notifications.senders"):
